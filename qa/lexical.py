@@ -1,0 +1,97 @@
+"""Stage 3a: the lexical side: a tokeniser that keeps numbers whole, and BM25 over chunks.
+
+IDF: rank_bm25's BM25Okapi floors the IDF of any term found in more than half the documents to
+epsilon * mean IDF, and gives 0 to a term in exactly half. On a corpus of ~150 chunks that
+discards common but meaningful words ("prisoners", "government"). We use Lucene's IDF,
+log(1 + (N - df + 0.5) / (df + 0.5)), which is positive and monotone for every df; the eval table
+(eval/README.md) compares it with BM25Okapi, BM25L and BM25Plus.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from functools import lru_cache
+
+import numpy as np
+from rank_bm25 import BM25L, BM25Okapi, BM25Plus
+
+TOKEN_RE = re.compile(r"\d+(?:[.,]\d+)*|[a-z]+(?:['’][a-z]+)*")
+
+# A short English stop list: function words that carry no topic. Question words ("how", "when",
+# "who") are stop words for retrieval; the answer stage reads the raw question for them.
+STOP_WORDS = frozenset(
+    """a about above after again against all am an and any are as at be because been before being
+    below between both but by can could did do does doing down during each few for from further had
+    has have having he her here hers herself him himself his how i if in into is it its itself just
+    me more most my myself no nor not of off on once only or other our ours ourselves out over own
+    same she should so some such than that the their theirs them themselves then there these they
+    this those through to too under until up very was we were what when where which while who whom
+    why will with would you your yours yourself yourselves also many much did does there's s t
+    whats what's tell me please""".split()
+)
+
+
+@lru_cache(maxsize=1)
+def _stemmer():
+    import snowballstemmer
+
+    return snowballstemmer.stemmer("english")
+
+
+def normalize_number(token: str) -> str:
+    """'8,390' -> '8390' so a user typing 8390 finds it; decimals keep their point."""
+    if token[0].isdigit():
+        token = token.replace(",", "")
+    return token
+
+
+def tokenize(text: str, stem: bool = True, stop_words: bool = True) -> list[str]:
+    tokens = []
+    for raw in TOKEN_RE.findall(text.lower().replace("’", "'")):
+        if stop_words and raw in STOP_WORDS:
+            continue
+        if raw[0].isdigit():
+            tokens.append(normalize_number(raw))
+            continue
+        raw = raw.replace("'s", "") if raw.endswith("'s") else raw
+        tokens.append(raw)
+    if stem:
+        words = [t for t in tokens if not t[0].isdigit()]
+        stems = iter(_stemmer().stemWords(words))
+        tokens = [t if t[0].isdigit() else next(stems) for t in tokens]
+    return tokens
+
+
+class BM25Lucene(BM25Okapi):
+    """BM25Okapi scoring with Lucene's always-positive IDF (see module docstring)."""
+
+    def _calc_idf(self, nd):
+        self.idf = {
+            word: math.log(1.0 + (self.corpus_size - freq + 0.5) / (freq + 0.5)) for word, freq in nd.items()
+        }
+
+
+BM25_VARIANTS = {"lucene": BM25Lucene, "okapi": BM25Okapi, "plus": BM25Plus, "l": BM25L}
+DEFAULT_VARIANT = "lucene"
+
+
+class LexicalIndex:
+    """BM25 over pre-tokenised documents; built from tokens so nothing needs unpickling."""
+
+    def __init__(self, doc_tokens: Sequence[Sequence[str]], variant: str = DEFAULT_VARIANT, k1: float = 1.2, b: float = 0.75):
+        if variant not in BM25_VARIANTS:
+            raise ValueError(f"unknown BM25 variant {variant!r}; choose from {', '.join(BM25_VARIANTS)}")
+        self.variant = variant
+        self.doc_tokens = [list(t) for t in doc_tokens]
+        # rank_bm25 divides by zero on an empty corpus or all-empty documents
+        safe = [t if t else ["\x00empty"] for t in self.doc_tokens] or [["\x00empty"]]
+        self._bm25 = BM25_VARIANTS[variant](safe, k1=k1, b=b)
+        self._vocab = set(self._bm25.idf)
+
+    def scores(self, query_tokens: Sequence[str]) -> np.ndarray:
+        terms = [t for t in query_tokens if t in self._vocab]
+        if not terms or not self.doc_tokens:
+            return np.zeros(len(self.doc_tokens), dtype=np.float32)
+        return np.asarray(self._bm25.get_scores(terms), dtype=np.float32)[: len(self.doc_tokens)]

@@ -1,0 +1,363 @@
+"""Stage 1: report text -> a tree of headed sections whose paragraphs and sentences know their page.
+
+The text is what a PDF extractor leaves of a *Country Reports on Human Rights Practices* chapter:
+running footers, a few running headers ("KAZAKHSTAN 5"), hard-wrapped lines and pages whose first
+line starts with a single space. Nothing here is specific to one country.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+DEFAULT_REPORT_NAME = "kazakhstan-2011-human-rights-report.txt"
+
+FOOTER_PATTERNS = (
+    re.compile(r"^Country Reports on Human Rights Practices for \d{4}$"),
+    re.compile(r"^United States Department of State\s*\W?\s*Bureau of Democracy, Human Rights,? and Labor$"),
+)
+HEADER_RE = re.compile(r"^([A-Z][A-Z .,'’()&-]+?)\s+(\d{1,4})$")
+SECTION_RE = re.compile(r"^Section\s+(\d+)\.\s+(.+)$")
+LETTERED_RE = re.compile(r"^([a-z])\.\s+([A-Z].*)$")
+RUNIN_RE = re.compile(r"^([A-Z][^:.!?]{1,70}?):\s{2,}\S")
+SENTENCE_END_RE = re.compile(r"[.?!][\"”’)\]]*$")
+SENTENCE_SPLIT_RE = re.compile(r"(?<=[.?!])([\"”’)\]]*)\s{2,}")
+ABBREVIATIONS = frozenset(
+    "mr mrs ms dr st no nos ltd inc co corp jr sr vs etc gen lt col sgt prof art arts approx e.g i.e u.s u.n".split()
+)
+MINOR_WORDS = frozenset(
+    "a an the and or nor but of in on for to with at by from as into via per vs".split()
+)
+
+
+@dataclass(frozen=True)
+class Sentence:
+    text: str
+    page: int
+
+
+@dataclass
+class Paragraph:
+    text: str
+    sentences: list[Sentence]
+    page_start: int
+    page_end: int
+
+
+@dataclass
+class Section:
+    """One heading of the report with the paragraphs that stand directly under it.
+
+    `headings` is the full heading path, outermost first; `number` is the citable label
+    ("1.c", "6", "summary"); `id` is a stable slug path ("1.c/prison-and-detention-center-conditions").
+    """
+
+    id: str
+    number: str
+    title: str
+    level: int
+    headings: list[str]
+    paragraphs: list[Paragraph] = field(default_factory=list)
+    page: int = 1
+
+    @property
+    def page_end(self) -> int:
+        return self.paragraphs[-1].page_end if self.paragraphs else self.page
+
+
+@dataclass
+class Report:
+    title: str
+    sections: list[Section]
+    page_count: int
+    sha256: str
+    structured: bool = True
+
+    def section(self, section_id: str) -> Section:
+        for s in self.sections:
+            if s.id == section_id:
+                return s
+        raise KeyError(section_id)
+
+    def text(self) -> str:
+        """All paragraph text, one paragraph per line: what evidence must be verbatim in."""
+        return "\n".join(p.text for s in self.sections for p in s.paragraphs)
+
+
+@dataclass
+class _Line:
+    text: str  # stripped
+    page: int
+    page_start: bool  # first content line of a page (single leading space or after a header)
+
+
+def default_report_path() -> Path:
+    return Path(str(resources.files("qa") / "data" / DEFAULT_REPORT_NAME))
+
+
+def read_report_text(path: str | Path | None = None) -> str:
+    p = Path(path) if path is not None else default_report_path()
+    raw = p.read_bytes()
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{p}: not UTF-8 text (byte {exc.start}); give a text file or a PDF") from None
+
+
+def sha256_text(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def load_report(path: str | Path | None = None) -> Report:
+    return parse_report(read_report_text(path))
+
+
+def normalize_space(text: str) -> str:
+    return " ".join(text.split())
+
+
+def slugify(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "untitled"
+
+
+def _is_furniture(stripped: str) -> bool:
+    return any(p.match(stripped) for p in FOOTER_PATTERNS)
+
+
+def _content_lines(text: str) -> tuple[str, list[_Line | None]]:
+    """Drop page furniture and give every content line its printed page; None marks a blank line."""
+    raw_lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    title = ""
+    out: list[_Line | None] = []
+    page = 1
+    content_on_page = False
+    after_footer = in_gap = False
+    for raw in raw_lines:
+        new_page_by_formfeed = "\f" in raw
+        raw = raw.replace("\f", "")
+        stripped = raw.strip()
+        if new_page_by_formfeed and content_on_page:
+            page += 1
+            content_on_page = False
+        if not stripped:
+            if not after_footer and not in_gap:
+                out.append(None)
+            continue
+        if _is_furniture(stripped):
+            after_footer = True
+            _drop_trailing_blanks(out)
+            continue
+        header = HEADER_RE.match(stripped)
+        if header and (not title or header.group(1).strip() == title):
+            page = int(header.group(2))
+            content_on_page = False
+            after_footer = False
+            in_gap = True  # blank lines around furniture say nothing about paragraphs
+            _drop_trailing_blanks(out)
+            title = title or header.group(1).strip()
+            continue
+        if not title and not any(line is not None for line in out) and stripped.isupper() and len(stripped) < 60 and (
+            stripped.upper() != "EXECUTIVE SUMMARY"
+        ):
+            title = stripped
+            continue
+        starts_page = bool(re.match(r"^ \S", raw)) or after_footer
+        if starts_page and content_on_page:
+            page += 1
+        out.append(_Line(stripped, page, starts_page or not content_on_page))
+        content_on_page = True
+        after_footer = in_gap = False
+    return title, out
+
+
+def _drop_trailing_blanks(out: list[_Line | None]) -> None:
+    while out and out[-1] is None:
+        out.pop()
+
+
+def _is_title_case(text: str) -> bool:
+    words = re.findall(r"[A-Za-z][A-Za-z’'-]*", text)
+    if not words:
+        return False
+    return all(w[0].isupper() for w in words if w.lower() not in MINOR_WORDS) and words[0][0].isupper()
+
+
+def _looks_like_heading(lines: list[str]) -> bool:
+    if not lines or len(lines) > 3:
+        return False
+    joined = normalize_space(" ".join(lines))
+    if SECTION_RE.match(joined):
+        return not joined.endswith(".")
+    if LETTERED_RE.match(joined):
+        return len(lines) <= 2 and not joined.endswith(".")
+    if len(lines) > 2 or len(joined) > 120 or len(lines[-1]) > 75:
+        return False
+    if re.search(r"[.?!;,]$", joined):
+        return False
+    return _is_title_case(joined)
+
+
+def _blocks(lines: list[_Line | None]) -> list[list[_Line]]:
+    """Group lines into blocks (paragraphs or headings) at blank lines and at page breaks that
+    evidently start a new paragraph (the extractor often drops the blank line there)."""
+    blocks: list[list[_Line]] = []
+    current: list[_Line] = []
+    for line in lines:
+        if line is None:
+            if current:
+                blocks.append(current)
+                current = []
+            continue
+        if current and line.page_start:
+            prev = current[-1].text
+            heading_before = _looks_like_heading([x.text for x in current]) and not SENTENCE_END_RE.search(prev)
+            sentence_break = bool(SENTENCE_END_RE.search(prev)) and bool(re.match(r"[A-Z0-9“\"]", line.text))
+            heading_next = bool(SECTION_RE.match(line.text) or LETTERED_RE.match(line.text))
+            if heading_before or sentence_break or heading_next:
+                blocks.append(current)
+                current = []
+        current.append(line)
+    if current:
+        blocks.append(current)
+    return blocks
+
+
+def _ends_sentence(prev: str, nxt: str) -> bool:
+    if not SENTENCE_END_RE.search(prev) or not re.match(r"[A-Z0-9“\"‘(]", nxt):
+        return False
+    last = prev.rstrip("\"”’)]").rsplit(" ", 1)[-1]
+    token = last.rstrip(".?!").lower()
+    if re.fullmatch(r"[a-z]", token):  # an initial: "D. Abetov"
+        return False
+    return token not in ABBREVIATIONS
+
+
+def _paragraph(block: list[_Line]) -> Paragraph:
+    """Join wrapped lines (keeping line-end hyphens) and split into sentences with pages."""
+    text = ""
+    page_at: list[tuple[int, int]] = []  # (offset where a line starts, its page)
+    for i, line in enumerate(block):
+        piece = line.text
+        if i:
+            prev = block[i - 1].text
+            if prev.endswith("-") and re.match(r"[A-Za-z]", piece) and re.search(r"[A-Za-z]-$", prev):
+                sep = ""
+            elif _ends_sentence(prev, piece):
+                sep = "  "
+            else:
+                sep = " "
+            text += sep
+        page_at.append((len(text), line.page))
+        text += piece
+    sentences: list[Sentence] = []
+    start = 0
+    for m in SENTENCE_SPLIT_RE.finditer(text):
+        end = m.end(1)
+        candidate = text[start:end]
+        last = candidate.rstrip("\"”’)].?!").rsplit(" ", 1)[-1].lower()
+        if re.fullmatch(r"[a-z]", last) or last in ABBREVIATIONS:
+            continue
+        sentences.append(Sentence(normalize_space(candidate), _page_of(page_at, start)))
+        start = m.end()
+    if text[start:].strip():
+        sentences.append(Sentence(normalize_space(text[start:]), _page_of(page_at, start)))
+    return Paragraph(
+        text=" ".join(s.text for s in sentences),
+        sentences=sentences,
+        page_start=block[0].page,
+        page_end=block[-1].page,
+    )
+
+
+def _page_of(page_at: list[tuple[int, int]], offset: int) -> int:
+    page = page_at[0][1]
+    for line_offset, line_page in page_at:
+        if line_offset > offset:
+            break
+        page = line_page
+    return page
+
+
+def _runin_heading(paragraph_text: str) -> str | None:
+    m = RUNIN_RE.match(paragraph_text)
+    if not m:
+        return None
+    label = m.group(1).strip()
+    if len(label.split()) > 8 or not _is_title_case(label):
+        return None
+    return label
+
+
+def parse_report(text: str) -> Report:
+    """Parse report text into a flat, document-ordered list of Sections (each with its heading path)."""
+    title, lines = _content_lines(text)
+    sections: list[Section] = []
+    # open heading stack: level -> Section (1 section, 2 lettered, 3 sub-heading, 4 run-in)
+    stack: dict[int, Section] = {}
+    used_ids: set[str] = set()
+    structured = False
+
+    def open_section(level: int, number: str, title_text: str, heading_text: str, slug: str, page: int) -> Section:
+        for lvl in [lv for lv in stack if lv >= level]:
+            del stack[lvl]
+        parent = stack[max(stack)] if stack else None
+        sid = f"{parent.id}/{slug}" if parent and level >= 3 else slug
+        base, n = sid, 2
+        while sid in used_ids:
+            sid, n = f"{base}-{n}", n + 1
+        used_ids.add(sid)
+        headings = (parent.headings if parent else []) + [heading_text]
+        sec = Section(sid, number, title_text, level, headings, page=page)
+        stack[level] = sec
+        sections.append(sec)
+        return sec
+
+    def current() -> Section:
+        if not stack:
+            open_section(1, "summary", "Introduction", "Introduction", "summary", 1)
+        return stack[max(stack)]
+
+    for block in _blocks(lines):
+        texts = [b.text for b in block]
+        joined = normalize_space(" ".join(texts))
+        page = block[0].page
+        if joined.upper() == "EXECUTIVE SUMMARY" and not sections:
+            open_section(1, "summary", "Executive Summary", "Executive Summary", "summary", page)
+            structured = True
+            continue
+        if _looks_like_heading(texts):
+            sec_m = SECTION_RE.match(joined)
+            let_m = LETTERED_RE.match(joined)
+            if sec_m:
+                num = sec_m.group(1)
+                open_section(1, num, sec_m.group(2).strip(), joined, num, page)
+                structured = True
+                continue
+            if let_m and 1 in stack and stack[1].number.isdigit():
+                num = f"{stack[1].number}.{let_m.group(1)}"
+                open_section(2, num, let_m.group(2).strip(), joined, num, page)
+                continue
+            if stack:
+                parent_number = current().number
+                open_section(3, parent_number, joined, joined, slugify(joined), page)
+                continue
+        para = _paragraph(block)
+        label = _runin_heading(texts[0])
+        if label and stack:
+            base = stack[max(lv for lv in stack if lv < 4)]
+            for lvl in [lv for lv in stack if lv >= 4]:
+                del stack[lvl]
+            open_section(4, base.number, label, label, slugify(label), page)
+        current().paragraphs.append(para)
+
+    page_count = max((line.page for line in lines if line is not None), default=1)
+    return Report(
+        title=title or "REPORT",
+        sections=sections,
+        page_count=page_count,
+        sha256=sha256_text(text),
+        structured=structured,
+    )
