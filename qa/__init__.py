@@ -1,3 +1,64 @@
-"""kzqa: cited question answering over a Country Report on Human Rights Practices."""
+"""kzqa: cited question answering over a Country Report on Human Rights Practices.
+
+    >>> import qa
+    >>> answer = qa.ask("how many prisoners were released")
+    >>> answer.text, answer.page
+    ('8,390 prisoners', 5)
+
+    >>> index = qa.load_index()          # load once, ask many times
+    >>> [p.id for p in index.ask("internet freedom", k=2).passages]
+
+Importing `qa` is cheap: heavy modules load on first use.
+"""
+
+from __future__ import annotations
 
 __version__ = "0.1.0"
+
+__all__ = [
+    "Answer",
+    "Candidate",
+    "Chunk",
+    "Hit",
+    "Index",
+    "KzqaError",
+    "Passage",
+    "Report",
+    "Section",
+    "Sentence",
+    "ask",
+    "build_index",
+    "load_index",
+    "load_report",
+    "__version__",
+]
+
+_LAZY = {
+    "Answer": "answer",
+    "Candidate": "answer",
+    "Passage": "answer",
+    "Chunk": "chunking",
+    "Hit": "retrieve",
+    "Index": "api",
+    "ask": "api",
+    "load_index": "api",
+    "KzqaError": "errors",
+    "Report": "report",
+    "Section": "report",
+    "Sentence": "report",
+    "load_report": "report",
+    "build_index": "store",
+}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        module = importlib.import_module(f".{_LAZY[name]}", __name__)
+        return getattr(module, name)
+    raise AttributeError(f"module 'qa' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

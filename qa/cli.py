@@ -226,6 +226,83 @@ def index_cmd(file, name, rebuild, index_dir, index_name):
         click.echo(f"index {m['name']!r} is up to date ({where}); use --rebuild to build it again")
 
 
+@cli.command()
+@click.argument("file", type=click.Path(path_type=Path, allow_dash=True))
+@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), default=None, help="Write JSONL here instead of stdout.")
+@click.option("-k", "k", type=click.IntRange(1, 1000), default=3, show_default=True, help="Passages per question.")
+@click.option("--mode", type=click.Choice(MODE_CHOICES), default="hybrid", show_default=True, help="Retrieval mode.")
+@index_options
+@handle_errors
+def batch(file, output, k, mode, index_dir, index_name):
+    """Answer every question in FILE; write one JSON object per question (JSONL).
+
+    FILE is plain text (one question a line) or JSONL with "question" and optional "id" ('-' reads
+    stdin). Each output object is the `ask --json` object plus "id" (the given id, else the line
+    number). A line that cannot be read or answered gets {"id", "line", "error"}, a warning on
+    stderr, and the run goes on; the exit status is then 1.
+
+    \b
+    Example:
+      kzqa batch questions.txt -o answers.jsonl
+    """
+    from .api import validate_question
+    from .batch import duplicate_ids, parse_batch_bytes, read_batch_file
+    from .render import answer_json
+
+    items = parse_batch_bytes(sys.stdin.buffer.read()) if str(file) == "-" else read_batch_file(file)
+    for dup in duplicate_ids(items):
+        click.echo(f"kzqa: warning: id {dup!r} appears more than once", err=True)
+    if not items:
+        click.echo("kzqa: warning: no questions in the file", err=True)
+    index = _load(index_dir, index_name) if any(i.error is None for i in items) else None
+    lines: list[str] = []
+    failures = 0
+    from rich.progress import Progress
+
+    with Progress(transient=True, console=_stderr_console(), disable=not _stderr_console().is_terminal) as bar:
+        task = bar.add_task("answering", total=len(items))
+        for item in items:
+            error = item.error
+            if error is None:
+                try:
+                    validate_question(item.question)
+                    lines.append(answer_json(index.ask(item.question, k=k, mode=mode), {"id": item.id}))
+                except KzqaError as exc:
+                    error = f"line {item.line}: {exc}"
+            if error is not None:
+                failures += 1
+                click.echo(f"kzqa: warning: {error}", err=True)
+                lines.append(json.dumps({"id": item.id, "line": item.line, "error": error}, ensure_ascii=False))
+            bar.advance(task)
+    text = "".join(line + "\n" for line in lines)
+    if output is not None:
+        _write_atomic(output, text)
+        click.echo(f"kzqa: wrote {len(lines)} answers to {output}", err=True)
+    else:
+        click.echo(text, nl=False)
+    if failures:
+        sys.exit(EXIT_ERROR)
+
+
+def _stderr_console():
+    from rich.console import Console
+
+    return Console(stderr=True)
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    import tempfile
+
+    path = path.expanduser()
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent if str(path.parent) else ".", prefix=f".{path.name}.", suffix=".tmp")
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise KzqaError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
 def main() -> None:
     cli(prog_name="kzqa")
 
