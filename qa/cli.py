@@ -284,6 +284,52 @@ def batch(file, output, k, mode, index_dir, index_name):
         sys.exit(EXIT_ERROR)
 
 
+@cli.command("eval")
+@click.option("--questions", type=click.Path(path_type=Path, dir_okay=False), default=None, help="Eval set (JSONL) [default: eval/questions.jsonl].")
+@click.option("--mode", "modes", type=click.Choice(MODE_CHOICES), multiple=True, help="Configuration(s) to run [default: hybrid].")
+@click.option("--all-modes", is_flag=True, help="Run every configuration: bm25, dense, hybrid, rerank.")
+@click.option("-k", "k", type=click.IntRange(1, 1000), default=10, show_default=True, help="Passages ranked per question.")
+@click.option("--json", "as_json", is_flag=True, help="Print the table as JSON.")
+@click.option("--out", type=click.Path(path_type=Path, file_okay=False), default=None, help="Write qrels.txt, run-<mode>.txt, results.json, items.jsonl here.")
+@index_options
+@handle_errors
+def eval_cmd(questions, modes, all_modes, k, as_json, out, index_dir, index_name):
+    """Measure retrieval and answers on the eval set: one table row per configuration.
+
+    Ranking metrics (recall@k, MRR@10, nDCG@10) come from ir-measures over TREC qrels/run files.
+    The exit status is non-zero only on errors, never on low scores.
+
+    \b
+    Example:
+      kzqa eval --all-modes --out eval/out
+    """
+    import tempfile
+
+    from .evaluate import load_eval_set, markdown_table, run_eval, table_rows, type_rows
+
+    if modes and all_modes:
+        raise click.UsageError("--mode and --all-modes conflict; give one")
+    chosen = list(MODE_CHOICES) if all_modes else (list(dict.fromkeys(modes)) or ["hybrid"])
+    items = load_eval_set(questions)
+    index = _load(index_dir, index_name)
+    with tempfile.TemporaryDirectory(prefix="kzqa-eval-") as tmp:
+        out_dir = out or Path(tmp)
+        try:
+            results = run_eval(index, items, chosen, out_dir, k=k)
+        except OSError as exc:
+            raise KzqaError(f"cannot write eval files to {out_dir}: {exc.strerror or exc}") from None
+    if as_json:
+        click.echo(json.dumps({"items": len(items), "k": k, "results": [r.row() for r in results]}, indent=1))
+        return
+    answerable = sum(it.answerable for it in items)
+    click.echo(f"{len(items)} questions ({answerable} answerable, {len(items) - answerable} not in the report), k={k}\n")
+    click.echo(markdown_table(*table_rows(results)))
+    click.echo("\nShort-answer (ans) and sentence (sent) accuracy by question type:\n")
+    click.echo(markdown_table(*type_rows(results)))
+    if out:
+        click.echo(f"\nTREC files and results.json written to {out}")
+
+
 def _stderr_console():
     from rich.console import Console
 
