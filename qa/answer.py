@@ -48,20 +48,75 @@ SENTENCE_STARTERS = frozenset(
 COUNTING_HINT = re.compile(r"\b(how many|how much|number of|what number|how long|what percentage|what percent|what share|what proportion|what fraction)\b", re.I)
 
 
+WH_WORD = re.compile(r"\b(how|what|which|who|whom|whose|when|where|why|whether|does|do|did|is|are|was|were|can|could|has|have|had|will|should)\b", re.I)
+NUMERIC_CUES = re.compile(
+    r"\bhow (many|much|long|old|often|large|big|high|low|far|common)\b|\bwhat (percentage|percent|proportion|share|number|amount|fraction|portion)\b"
+    r"|\b(number|numbers|count|counts|total|toll|percentage|percent|proportion|share|rate|age|length|duration|range|"
+    r"maximum|minimum|max|min|amount|fine|fines|cost|wage|wages|salary|figures?|statistics|how many)\b",
+    re.I,
+)
+PERCENT_CUES = re.compile(r"\b(percentage|percent|proportion|share|fraction|portion|rate)\b", re.I)
+DURATION_CUES = re.compile(r"\b(how long|length|duration|period|sentence|sentenced|term|prison time|how far in advance|days|months|years)\b", re.I)
+MONEY_CUES = re.compile(r"\b(how much|cost|fine|fines|wage|wages|salary|paid|pay|price|tenge|dollars|budget|amount)\b", re.I)
+TIME_UNITS = re.compile(r"\b(hours?|days?|weeks?|months?|years?)\b", re.I)
+MONEY_UNITS = re.compile(r"\$|\b(tenge|dollars?)\b", re.I)
+PERCENT_UNITS = re.compile(r"\b(percent|per cent)\b|%", re.I)
+
+
 def question_type(question: str) -> str:
     """The kind of answer the question asks for (one of QUESTION_TYPES)."""
     q = " " + question.lower().replace("’", "'") + " "
-    if re.search(r"\bhow (many|much|long|old|often|large|big|high|low)\b|\bwhat (percentage|percent|proportion|share|number|amount|fraction|portion)\b|\bnumber of\b|\bpercentage\b|\bhow many\b", q):
-        return "numeric"
-    if re.search(r"\bwhen\b|\b(what|which) (year|date|day|month|time)\b|\bsince when\b|\bwhat dates?\b", q):
+    if re.search(r"\bwhen\b|\b(what|which|in what) (year|years|date|dates|day|month|time)\b|\bsince when\b", q):
         return "when"
-    if re.search(r"\bwho\b|\bwhom\b|\bwhose\b|\b(which|what) (organi[sz]ations?|groups?|agenc(y|ies)|ministr(y|ies)|bod(y|ies)|part(y|ies)|ngos?|officials?|court|person|people|company|companies|institution|authority|authorities|newspapers?|outlets?|union|leader|activists?|journalists?|official)\b|\bname of the (person|official|organi[sz]ation|activist|journalist)\b", q):
+    if NUMERIC_CUES.search(q) and not re.search(r"\bwho\b|\bwhy\b", q):
+        return "numeric"
+    if re.search(r"\bwho\b|\bwhom\b|\bwhose\b|\b(which|what) (organi[sz]ations?|groups?|agenc(y|ies)|ministr(y|ies)|bod(y|ies)|part(y|ies)|ngos?|officials?|court|courts|person|people|company|companies|institution|authority|authorities|newspapers?|outlets?|unions?|leaders?|activists?|journalists?|judges?|general|conscript|head|defendants?|chair|official|opposition|channels?)\b|\bname of the\b", q):
         return "who"
     if re.search(r"\bwhere\b|\b(which|what) (city|cities|town|region|oblast|country|countries|village|place|prison|facility|province)\b", q):
         return "where"
-    if re.search(r"\bwhy\b|\bfor what reason\b|\bwhat (was|is|were) the (reason|cause|purpose)\b|\breason\b|\bcaused?\b", q):
+    if re.search(r"\bwhy\b|\bfor what reason\b|\bwhat (was|is|were) the (reason|cause|purpose|explanation)\b|\breason\b|\bexplanation\b|\bcaused?\b", q):
         return "why"
     return "what"
+
+
+@dataclass(frozen=True)
+class QuestionProfile:
+    """What the question asks for, read once and used to extract and score spans."""
+
+    type: str
+    tokens: frozenset
+    keyword_query: bool  # no question word: "prisoner amnesty numbers"
+    wants_percent: bool
+    wants_duration: bool
+    wants_money: bool
+    wants_year: bool
+    wants_person: bool = False
+
+
+ORG_WORDS = re.compile(
+    r"\b(Ministry|Office|Commission|Committee|Party|Court|Agency|Council|Union|Association|Bureau|Service|Police|"
+    r"Department|Coalition|Network|Foundation|Center|Centre|International|Organization|Government|Parliament|Senate|"
+    r"Mazhilis|Republic|Oblast|Prison|Code|Law|Constitution|Watch|Fund|Institute|University|Bank|Group|League|Front)\b"
+)
+
+
+def _looks_like_person(text: str) -> bool:
+    words = text.split()
+    return 2 <= len(words) <= 4 and not ORG_WORDS.search(text) and all(w[0].isupper() for w in words)
+
+
+def profile_question(question: str) -> QuestionProfile:
+    qtype = question_type(question)
+    return QuestionProfile(
+        type=qtype,
+        tokens=frozenset(_content_words(question)),
+        keyword_query=not WH_WORD.search(question) and "?" not in question,
+        wants_percent=bool(PERCENT_CUES.search(question)),
+        wants_duration=bool(DURATION_CUES.search(question)),
+        wants_money=bool(MONEY_CUES.search(question)),
+        wants_year=qtype == "when" or bool(re.search(r"\b(what|which) years?\b", question, re.I)),
+        wants_person=bool(re.search(r"\b(who|whom|whose)\b|\bwhich (person|official|activist|journalist|judge|leader|general|conscript|head)\b", question, re.I)),
+    )
 
 
 @dataclass
@@ -70,56 +125,93 @@ class Span:
     start: int
     kind: str
 
+    @property
+    def end(self) -> int:
+        return self.start + len(self.text)
+
 
 def _content_words(text: str) -> set[str]:
     return set(tokenize(text))
 
 
+def _quantities(sentence: str, profile: QuestionProfile) -> list[Span]:
+    spans = []
+    q_numbers = {t for t in profile.tokens if t[0].isdigit()}
+    for m in QUANTITY_RE.finditer(sentence):
+        text = _trim_quantity(m.group(0))
+        if not text or not re.search(rf"\d|\b(?:{NUMBER_WORDS})\b", text, re.I):
+            continue
+        first = text.split()[0]
+        core = re.sub(r"[^\d.]", "", first) if re.match(r"[$\d]", first) else ""
+        if core and re.fullmatch(r"(19|20)\d\d", core) and not PERCENT_UNITS.search(text):
+            continue  # a year is a date, not a count
+        before = sentence[max(0, m.start() - 12) : m.start()].split()
+        if before and re.fullmatch(rf"(?:{MONTHS})", before[-1]):
+            continue  # the day of a date
+        if core and core.replace(",", "") in q_numbers:
+            continue
+        if text.lower() in ("one", "half", "one of"):
+            continue
+        own = _content_words(text)
+        if own and own <= profile.tokens:
+            continue  # "nine months" when the question says "in the first nine months"
+        start = sentence.find(text, m.start())
+        spans.append(Span(text, start if start >= 0 else m.start(), "quantity"))
+    return spans
+
+
+def _dates(sentence: str, profile: QuestionProfile) -> list[Span]:
+    return [
+        Span(m.group(0).strip(), m.start(), "date")
+        for m in DATE_RE.finditer(sentence)
+        if m.group(0).strip() and not _content_words(m.group(0)) <= profile.tokens
+    ]
+
+
+def _names(sentence: str, profile: QuestionProfile) -> list[Span]:
+    spans = []
+    for m in NAME_RE.finditer(sentence):
+        text, start = m.group(0), m.start()
+        words = text.split()
+        while words and (words[0].lower() in SENTENCE_STARTERS or words[0].lower() in STOP_WORDS) and start == m.start() and m.start() == 0:
+            start += len(words[0]) + 1
+            words = words[1:]
+        text = " ".join(words).strip(" .,")
+        if not text or not text[0].isupper() or re.fullmatch(rf"(?:{MONTHS})", text) or text.lower() in STOP_WORDS:
+            continue
+        own = _content_words(text)
+        if own and own <= profile.tokens:
+            continue
+        if start == 0 and (len(words) == 1 and not words[0].isupper() or sentence[len(text) : len(text) + 1] == ":"):
+            continue  # "Courts ..." opening a sentence, or a run-in heading "Foreign Travel:"
+        spans.append(Span(text, start, "name"))
+    return spans
+
+
+def _reasons(sentence: str, profile: QuestionProfile) -> list[Span]:
+    return [
+        Span(m.group(0).strip(" ,"), m.start(), "reason")
+        for m in REASON_RE.finditer(sentence)
+        if len(m.group(0).split()) >= 3
+    ]
+
+
+EXTRACTORS = {"quantity": _quantities, "date": _dates, "name": _names, "reason": _reasons}
+KINDS_BY_TYPE = {
+    "numeric": ("quantity",),
+    "when": ("date",),
+    "who": ("name",),
+    "where": ("name",),
+    "why": ("reason",),
+    "open": ("quantity", "date", "name"),
+}
+
+
 def extract_spans(sentence: str, qtype: str, question: str) -> list[Span]:
     """Typed candidate answers in `sentence`, excluding what the question itself says."""
-    q_tokens = _content_words(question)
-    q_numbers = {t for t in q_tokens if t[0].isdigit()}
-    spans: list[Span] = []
-    if qtype == "numeric":
-        wants_year = bool(re.search(r"\byear\b", question, re.I)) and not COUNTING_HINT.search(question)
-        for m in QUANTITY_RE.finditer(sentence):
-            text = _trim_quantity(m.group(0))
-            if not text or not re.search(rf"\d|\b(?:{NUMBER_WORDS})\b", text, re.I):
-                continue
-            core = re.sub(r"[^\d.]", "", text.split()[0]) if text[0].isdigit() or text[0] == "$" else ""
-            if core and re.fullmatch(r"(19|20)\d\d", core) and not wants_year and "percent" not in text:
-                continue  # a year is not a count
-            if re.fullmatch(rf"(?:{MONTHS})", sentence[max(0, m.start() - 10) : m.start()].strip().split(" ")[-1] or "x"):
-                continue  # the day of a date
-            if core and core.replace(",", "") in q_numbers:
-                continue
-            if re.fullmatch(rf"(?:{NUMBER_WORDS})", text, re.I) and text.lower() in ("one", "half"):
-                continue  # "one of the ..." is rarely the count asked for
-            spans.append(Span(text, m.start(), "quantity"))
-    elif qtype == "when":
-        for m in DATE_RE.finditer(sentence):
-            text = m.group(0).strip()
-            if text and not _content_words(text) <= q_tokens:
-                spans.append(Span(text, m.start(), "date"))
-    elif qtype in ("who", "where"):
-        for m in NAME_RE.finditer(sentence):
-            text = m.group(0).strip(" .,")
-            words = text.split()
-            if m.start() == 0 and words[0].lower() in SENTENCE_STARTERS:
-                text = " ".join(words[1:])
-                if not text or not text[0].isupper():
-                    continue
-            if re.fullmatch(rf"(?:{MONTHS})", text) or text.lower() in STOP_WORDS:
-                continue
-            if _content_words(text) and _content_words(text) <= q_tokens:
-                continue
-            spans.append(Span(text, m.start(), "name"))
-    elif qtype == "why":
-        for m in REASON_RE.finditer(sentence):
-            text = m.group(0).strip(" ,")
-            if len(text.split()) >= 3:
-                spans.append(Span(text, m.start(), "reason"))
-    return spans
+    profile = profile_question(question)
+    kinds = KINDS_BY_TYPE.get(qtype, ())
+    return [span for kind in kinds for span in EXTRACTORS[kind](sentence, profile)]
 
 
 def _trim_quantity(text: str) -> str:
@@ -127,16 +219,74 @@ def _trim_quantity(text: str) -> str:
     words = text.split()
     out: list[str] = []
     seen_number = False
+    after = 0
     for w in words:
         bare = w.strip(",.;:()").lower()
-        if seen_number and bare in UNIT_STOP:
+        if seen_number and (bare in UNIT_STOP or re.search(r"(ing|ed)$", bare) and not PERCENT_UNITS.search(bare)):
             break
+        if seen_number and not re.search(rf"\d|^(?:{NUMBER_WORDS})", bare):
+            after += 1
+            if after > 2 and not PERCENT_UNITS.search(bare):
+                break
         out.append(w.strip(",.;:()"))
         if re.search(rf"\d|^(?:{NUMBER_WORDS})", bare):
             seen_number = True
+        if w.endswith((",", ";", ":", ")")):
+            break
     while out and out[-1].lower() in UNIT_STOP:
         out.pop()
     return " ".join(out)
+
+
+WORD_RE = re.compile(r"[\w’'$%.,-]+")
+
+
+def _locality(sentence: str, span: Span, profile: QuestionProfile, window: int = 10) -> float:
+    """Question words close to the span, nearer counting more (0..1)."""
+    if not profile.tokens:
+        return 0.0
+    words = [(m.start(), m.end(), m.group(0)) for m in WORD_RE.finditer(sentence)]
+    inside = [i for i, (a, b, _) in enumerate(words) if a < span.end and b > span.start]
+    if not inside:
+        return 0.0
+    lo, hi = inside[0], inside[-1]
+    best: dict[str, float] = {}
+    for i, (_, _, w) in enumerate(words):
+        if lo <= i <= hi:
+            continue
+        d = lo - i if i < lo else i - hi
+        if d > window:
+            continue
+        for t in tokenize(w):
+            if t in profile.tokens:
+                best[t] = max(best.get(t, 0.0), 1.0 / (1.0 + 0.3 * (d - 1)))
+    return sum(best.values()) / len(profile.tokens)
+
+
+def score_span(sentence: str, span: Span, profile: QuestionProfile) -> float:
+    """How well a span answers: its neighbourhood, its own words, and the unit the question wants."""
+    score = 0.4 * _locality(sentence, span, profile)
+    own = _content_words(span.text)
+    if span.kind == "quantity":
+        if own & profile.tokens:
+            score += 0.2  # "how many parolees" -> "13,511 parolees"
+        has_percent = bool(PERCENT_UNITS.search(span.text))
+        if profile.wants_percent:
+            score += 0.2 if has_percent else -0.2
+        if profile.wants_duration and TIME_UNITS.search(span.text):
+            score += 0.15
+        if profile.wants_money and MONEY_UNITS.search(span.text):
+            score += 0.15
+    elif span.kind == "name":
+        if own & profile.tokens:
+            score += 0.1  # "which ministry" -> "Ministry of Internal Affairs"
+        if len(span.text.split()) >= 2:
+            score += 0.05
+        if profile.wants_person and _looks_like_person(span.text):
+            score += 0.1
+    elif span.kind == "date" and profile.wants_year and re.search(r"\b(19|20)\d\d\b", span.text):
+        score += 0.05
+    return score
 
 
 @dataclass
@@ -157,33 +307,35 @@ class Candidate:
     score: float
 
 
-def _proximity(sentence: str, start: int, question: str) -> float:
-    """Share of the question's content words found near the span (within ~12 words)."""
-    q_tokens = _content_words(question)
-    if not q_tokens:
-        return 0.0
-    window = sentence[max(0, start - 90) : start + 90]
-    return len(q_tokens & _content_words(window)) / len(q_tokens)
+# An open question ("prisoner amnesty numbers", "what ...") gets a short answer only when a span
+# sits this close to the question's words.
+OPEN_MIN_LOCALITY = 0.3
 
 
 def choose_answers(
     question: str, qtype: str, sentences: list[ScoredSentence], passage_ids: list[str], top_sentences: int = 5
 ) -> list[Candidate]:
     """Candidate short answers from the best sentences, best first, one per distinct value."""
+    profile = profile_question(question)
+    extraction_type = qtype
+    if qtype == "what" and profile.keyword_query:
+        extraction_type = "open"
+    kinds = KINDS_BY_TYPE.get(extraction_type, ())
     candidates: list[Candidate] = []
     seen: set[str] = set()
     for rank, s in enumerate(sentences[:top_sentences]):
-        spans = extract_spans(s.text, qtype, question)
-        scored = sorted(
-            ((s.score + 0.15 * _proximity(s.text, sp.start, question) - 0.02 * rank, sp) for sp in spans),
-            key=lambda x: -x[0],
-        )
-        for score, sp in scored:
+        spans = [span for kind in kinds for span in EXTRACTORS[kind](s.text, profile)]
+        for sp in spans:
+            local = score_span(s.text, sp, profile)
+            if extraction_type == "open":
+                own_overlap = 0.2 if _content_words(sp.text) & profile.tokens else 0.0
+                if _locality(s.text, sp, profile) + own_overlap < OPEN_MIN_LOCALITY:
+                    continue
             key = re.sub(r"\W+", " ", sp.text.lower()).strip()
             if key in seen:
                 continue
             seen.add(key)
-            candidates.append(Candidate(sp.text, s.text, s.page, passage_ids[s.chunk_index], float(score)))
+            candidates.append(Candidate(sp.text, s.text, s.page, passage_ids[s.chunk_index], float(s.score + local - 0.02 * rank)))
     candidates.sort(key=lambda c: -c.score)
     return candidates
 

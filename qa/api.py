@@ -57,12 +57,9 @@ class Index:
         self.report: Report = stored.report
         self.manifest = stored.manifest.data
         self.encoder = QueryEncoder(stored.onnx_path)
-        self.retriever = Retriever(
-            self.chunks,
-            LexicalIndex(stored.tokens, self.manifest["lexical"]["variant"]),
-            DenseIndex(stored.vectors),
-            self.encoder,
-        )
+        lex = self.manifest["lexical"]
+        self.lexical_settings = dict(variant=lex["variant"], k1=lex["k1"], b=lex["b"], stem=lex["stem"], stop_words=lex["stop_words"])
+        self.retriever = Retriever(self.chunks, LexicalIndex(stored.tokens, **self.lexical_settings), DenseIndex(stored.vectors), self.encoder)
         # sentence level: global ids in chunk order
         self.sentence_chunk: list[int] = []
         self.chunk_sentences: list[list[int]] = []
@@ -71,7 +68,7 @@ class Index:
             self.sentence_chunk.extend([ci] * len(chunk.sentences))
             self.chunk_sentences.append(list(range(start, len(self.sentence_chunk))))
         self.sentences = [s for c in self.chunks for s in c.sentences]
-        self.sentence_lexical = LexicalIndex([t for ts in stored.sentence_tokens for t in ts], self.manifest["lexical"]["variant"])
+        self.sentence_lexical = LexicalIndex([t for ts in stored.sentence_tokens for t in ts], **self.lexical_settings)
         self.sentence_vectors = stored.sentence_vectors
 
     @classmethod
@@ -172,7 +169,7 @@ class Index:
 
     def _sentence_scores(self, q: str, qvec: np.ndarray | None, sent_ids: list[int], passage_norm: np.ndarray) -> np.ndarray:
         ids = np.asarray(sent_ids, dtype=np.int64)
-        lex_all = self.sentence_lexical.scores(tokenize(q))
+        lex_all = self.sentence_lexical.scores(self.sentence_lexical.query_tokens(q))
         lex = lex_all[ids]
         lex_norm = lex / lex.max() if lex.size and lex.max() > 0 else np.zeros_like(lex)
         pnorm = passage_norm[[self.sentence_chunk[s] for s in sent_ids]]

@@ -160,6 +160,9 @@ def export_onnx(target: Path) -> None:
         )
 
 
+ENV_QUERY_ENCODER = "KZQA_QUERY_ENCODER"  # "sentence-transformers" forces the reference path
+
+
 class QueryEncoder:
     """The query path: ONNX when the index folder has the export, else sentence-transformers."""
 
@@ -169,6 +172,8 @@ class QueryEncoder:
 
     @property
     def encoder(self):
+        if self._encoder is None and os.environ.get(ENV_QUERY_ENCODER, "").lower() in ("sentence-transformers", "reference"):
+            self._encoder = ReferenceEncoder()
         if self._encoder is None:
             if self.onnx_path is not None and self.onnx_path.exists():
                 try:

@@ -35,9 +35,11 @@ STOP_WORDS = frozenset(
 
 @lru_cache(maxsize=1)
 def _stemmer():
-    import snowballstemmer
+    """Snowball English (Porter 2) through PyStemmer's C build: 1 ms to import, where the pure
+    Python snowballstemmer package costs ~80 ms; both give identical stems."""
+    import Stemmer
 
-    return snowballstemmer.stemmer("english")
+    return Stemmer.Stemmer("english")
 
 
 def normalize_number(token: str) -> str:
@@ -80,15 +82,29 @@ DEFAULT_VARIANT = "lucene"
 class LexicalIndex:
     """BM25 over pre-tokenised documents; built from tokens so nothing needs unpickling."""
 
-    def __init__(self, doc_tokens: Sequence[Sequence[str]], variant: str = DEFAULT_VARIANT, k1: float = 1.2, b: float = 0.75):
+    def __init__(
+        self,
+        doc_tokens: Sequence[Sequence[str]],
+        variant: str = DEFAULT_VARIANT,
+        k1: float = 1.2,
+        b: float = 0.75,
+        stem: bool = True,
+        stop_words: bool = True,
+    ):
         if variant not in BM25_VARIANTS:
             raise ValueError(f"unknown BM25 variant {variant!r}; choose from {', '.join(BM25_VARIANTS)}")
         self.variant = variant
+        self.stem = stem
+        self.stop_words = stop_words
         self.doc_tokens = [list(t) for t in doc_tokens]
         # rank_bm25 divides by zero on an empty corpus or all-empty documents
         safe = [t if t else ["\x00empty"] for t in self.doc_tokens] or [["\x00empty"]]
         self._bm25 = BM25_VARIANTS[variant](safe, k1=k1, b=b)
         self._vocab = set(self._bm25.idf)
+
+    def query_tokens(self, text: str) -> list[str]:
+        """Tokenise a query the way the documents were tokenised."""
+        return tokenize(text, stem=self.stem, stop_words=self.stop_words)
 
     def scores(self, query_tokens: Sequence[str]) -> np.ndarray:
         terms = [t for t in query_tokens if t in self._vocab]

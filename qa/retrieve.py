@@ -13,7 +13,7 @@ import numpy as np
 
 from .chunking import Chunk
 from .dense import DenseIndex, QueryEncoder
-from .lexical import LexicalIndex, tokenize
+from .lexical import LexicalIndex
 
 MODES = ("bm25", "dense", "hybrid")
 FUSIONS = ("rrf", "convex")
@@ -83,7 +83,7 @@ class Retriever:
         """(fused, bm25, dense) scores for every chunk, in chunk order."""
         if mode not in MODES:
             raise ValueError(f"unknown mode {mode!r}; choose from {', '.join(MODES)}")
-        lexical = self.lexical.scores(tokenize(question))
+        lexical = self.lexical.scores(self.lexical.query_tokens(question))
         if mode == "bm25":
             return lexical, lexical, None
         if query_vector is None:
