@@ -203,7 +203,7 @@ KINDS_BY_TYPE = {
     "who": ("name",),
     "where": ("name",),
     "why": ("reason",),
-    "open": ("quantity", "date", "name"),
+    "open": ("quantity", "date"),  # a keyword query: names near its words are too often wrong
 }
 
 

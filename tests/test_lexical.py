@@ -44,3 +44,24 @@ def test_unknown_terms_and_empty_queries_score_zero():
     index = LexicalIndex([["a"], ["b"]])
     assert index.scores(["zzz"]).tolist() == [0.0, 0.0]
     assert index.scores([]).tolist() == [0.0, 0.0]
+
+
+def test_fast_scoring_matches_rank_bm25_on_the_real_index(index):
+    """The posting-list scorer gives rank_bm25's scores on real chunks and real questions."""
+    from qa.evaluate import load_eval_set
+
+    lexical = index.retriever.lexical
+    sentence_lexical = index.sentence_lexical
+    for item in load_eval_set()[:80]:
+        for lex in (lexical, sentence_lexical):
+            q = lex.query_tokens(item.question)
+            assert np.allclose(lex.scores(q), lex.reference_scores(q), rtol=1e-5, atol=1e-5), item.id
+
+
+def test_all_variants_score(index):
+    docs = [c.index_text for c in index.chunks]
+    for variant in ("lucene", "okapi", "plus", "l"):
+        lex = LexicalIndex([tokenize(d) for d in docs], variant=variant)
+        s = lex.scores(tokenize("prisoner amnesty"))
+        assert s.shape == (len(docs),) and s.max() > 0
+        assert np.allclose(s, lex.reference_scores(tokenize("prisoner amnesty")), rtol=1e-5, atol=1e-5)
