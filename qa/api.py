@@ -9,7 +9,17 @@ from pathlib import Path
 
 import numpy as np
 
-from .answer import Answer, Candidate, Passage, ScoredSentence, choose_answers, question_type
+from .answer import (
+    EXTRACTORS,
+    KINDS_BY_TYPE,
+    Answer,
+    Candidate,
+    Passage,
+    ScoredSentence,
+    choose_answers,
+    profile_question,
+    question_type,
+)
 from .chunking import Chunk
 from .dense import DenseIndex, QueryEncoder
 from .errors import KzqaError
@@ -27,6 +37,9 @@ CANDIDATES = 10  # passages whose sentences compete for the answer (and that rer
 FOUND_THRESHOLD = 0.46  # calibrated: benchmarks/calibrate_abstention.py
 # Sentence score = weights of (dense cosine, sentence BM25 / best, passage score normalised)
 SENTENCE_WEIGHTS = (0.5, 0.3, 0.2)
+# Rerank = weights of (fused passage score normalised, best sentence score, heading overlap,
+# best sentence holds an answer of the asked type)
+RERANK_WEIGHTS = (0.45, 0.45, 0.05, 0.05)
 
 
 def validate_question(question: str) -> str:
@@ -116,7 +129,7 @@ class Index:
                 best_in_chunk[ci] = (float(sc), sid)
 
         if mode == "rerank":
-            final = {int(ci): 0.5 * float(passage_norm[ci]) + 0.5 * best_in_chunk[int(ci)][0] for ci in pool}
+            final = self._rerank(q, [int(ci) for ci in pool], passage_norm, best_in_chunk)
             ranked = sorted(final, key=lambda ci: -final[ci])[:k]
             scores = final
         else:
@@ -166,6 +179,22 @@ class Index:
             hits=hits,
         )
         return answer
+
+    def _rerank(self, q: str, pool: list[int], passage_norm: np.ndarray, best_in_chunk: dict) -> dict[int, float]:
+        """Reorder the candidate passages without a cross-encoder: a passage is as good as its best
+        sentence, helped by headings that share the question's words and by holding an answer of
+        the kind the question asks for."""
+        profile = profile_question(q)
+        kinds = KINDS_BY_TYPE.get(profile.type, ())
+        w_passage, w_sentence, w_heading, w_typed = RERANK_WEIGHTS
+        out = {}
+        for ci in pool:
+            best_score, sid = best_in_chunk[ci]
+            heading_tokens = set(self.sentence_lexical.query_tokens(self.chunks[ci].heading_text))
+            heading = len(profile.tokens & heading_tokens) / len(profile.tokens) if profile.tokens else 0.0
+            typed = 1.0 if kinds and any(EXTRACTORS[kind](self.sentences[sid].text, profile) for kind in kinds) else 0.0
+            out[ci] = w_passage * float(passage_norm[ci]) + w_sentence * best_score + w_heading * heading + w_typed * typed
+        return out
 
     def _sentence_scores(self, q: str, qvec: np.ndarray | None, sent_ids: list[int], passage_norm: np.ndarray) -> np.ndarray:
         ids = np.asarray(sent_ids, dtype=np.int64)
