@@ -58,7 +58,7 @@ def handle_errors(fn):
 
 def index_options(fn):
     fn = click.option(
-        "--index", "index_name", metavar="NAME", default=None,
+        "--index", "--report", "index_name", metavar="NAME", default=None,
         help="Which indexed report to use (see `kzqa list`); default: the shipped Kazakhstan 2011 report.",
     )(fn)
     fn = click.option(
@@ -68,57 +68,76 @@ def index_options(fn):
     return fn
 
 
-def _progress_printer():
-    """A progress bar on stderr for index builds (plain lines when stderr is not a terminal)."""
-    from rich.console import Console
-    from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
+class BuildProgress:
+    """A progress bar on stderr for index builds, created on the first update so that a run that
+    builds nothing imports and prints nothing (plain lines when stderr is not a terminal)."""
 
-    console = Console(stderr=True)
-    if not console.is_terminal:
-        said: set[str] = set()
+    def __init__(self) -> None:
+        self._bar = None
+        self._tasks: dict[str, int] = {}
+        self._said: set[str] = set()
+        self._terminal: bool | None = None
 
-        def plain(step: str, done: int, total: int) -> None:
-            if step not in said:
-                said.add(step)
+    def __call__(self, step: str, done: int, total: int) -> None:
+        if self._terminal is None:
+            self._terminal = sys.stderr.isatty()
+        if not self._terminal:
+            if step not in self._said:
+                self._said.add(step)
                 click.echo(f"kzqa: index: {step}...", err=True)
+            return
+        if self._bar is None:
+            from rich.console import Console
+            from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
-        return plain, None
-    progress = Progress(
-        TextColumn("[bold]{task.description}"), BarColumn(), TaskProgressColumn(), TimeElapsedColumn(),
-        console=console, transient=True,
-    )
-    tasks: dict[str, int] = {}
+            self._bar = Progress(
+                TextColumn("[bold]{task.description}"), BarColumn(), TaskProgressColumn(), TimeElapsedColumn(),
+                console=Console(stderr=True), transient=True,
+            )
+            self._bar.start()
+        if step not in self._tasks:
+            self._tasks[step] = self._bar.add_task(step, total=total)
+        self._bar.update(self._tasks[step], completed=done, total=total)
 
-    def update(step: str, done: int, total: int) -> None:
-        if step not in tasks:
-            tasks[step] = progress.add_task(step, total=total)
-        progress.update(tasks[step], completed=done, total=total)
-
-    return update, progress
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+            self._bar = None
 
 
 def _load(index_dir, index_name):
     from .api import Index
     from .store import open_index
 
-    progress, live = _progress_printer()
+    progress = BuildProgress()
     notify = lambda msg: click.echo(f"kzqa: {msg}", err=True)  # noqa: E731
-    if live is not None:
-        with live:
-            stored = open_index(index_dir, index_name, notify=notify, progress=progress)
-    else:
+    try:
         stored = open_index(index_dir, index_name, notify=notify, progress=progress)
+    finally:
+        progress.close()
     return Index(stored)
 
 
+MAX_STDIN_QUESTION_BYTES = 1024 * 1024
+
+
 def _read_question(question: str) -> str:
-    if question != "-":
-        return question
-    data = sys.stdin.buffer.read()
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise KzqaError(f"the question on standard input is not UTF-8 text (bad byte at offset {exc.start})") from None
+    """The question text: the argument, or stdin for '-'; bytes that are not UTF-8 (on stdin, or
+    in the argument, where Python keeps them as surrogates) are a one-line error, and control
+    characters (a terminal escape, a NUL) become spaces so they cannot reach the output."""
+    if question == "-":
+        data = sys.stdin.buffer.read(MAX_STDIN_QUESTION_BYTES + 1)
+        if len(data) > MAX_STDIN_QUESTION_BYTES:
+            raise KzqaError(f"the question on standard input is too long (over {MAX_STDIN_QUESTION_BYTES} bytes)")
+        try:
+            question = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise KzqaError(f"the question on standard input is not UTF-8 text (bad byte at offset {exc.start})") from None
+    else:
+        bad = next((i for i, ch in enumerate(question) if "\udc80" <= ch <= "\udcff"), None)
+        if bad is not None:
+            raise KzqaError(f"the question is not UTF-8 text (bad byte at character {bad + 1})")
+    return "".join(" " if (ord(ch) < 32 and ch not in "\t\n\r") or 0x7F <= ord(ch) < 0xA0 else ch for ch in question)
 
 
 FORMAT_OPTION = click.option(
@@ -137,10 +156,21 @@ def cli(ctx: click.Context) -> None:
     Examples:
       kzqa ask "how many prisoners were released"
       kzqa ask "who won the presidential election" --json
+      kzqa show 1.c/prison-and-detention-center-conditions/4
+      kzqa toc
+      kzqa                            # on a terminal: an interactive session
       kzqa index --rebuild
+
+    \b
+    Tab completion (bash; zsh_source and fish_source for the others):
+      eval "$(_KZQA_COMPLETE=bash_source kzqa)"     # add this line to ~/.bashrc
     """
     if ctx.invoked_subcommand is None:
-        click.echo(ctx.get_help())
+        if sys.stdin.isatty() and sys.stdout.isatty():
+            env_dir = os.environ.get("KZQA_INDEX_DIR")
+            _start_shell(3, "hybrid", None, Path(env_dir) if env_dir else None, None)
+        else:
+            click.echo(ctx.get_help())
 
 
 @cli.command()
@@ -180,17 +210,24 @@ def ask(question, k, mode, as_json, fmt, index_dir, index_name):
 @cli.command("index")
 @click.argument("file", required=False, type=click.Path(path_type=Path))
 @click.option("--name", default=None, help="Name for the index of FILE [default: the file's stem].")
-@click.option("--rebuild", is_flag=True, help="Build even if the index is up to date.")
+@click.option("--rebuild", is_flag=True, help="Build even if the index is up to date (and replace an index of another file).")
 @index_options
 @handle_errors
 def index_cmd(file, name, rebuild, index_dir, index_name):
     """Build the index (of the shipped report, or of FILE: a report as text or PDF).
+
+    FILE may be any chapter of the Country Reports on Human Rights Practices, as extracted text
+    or as the PDF; ask it with `kzqa ask --index NAME`, see all with `kzqa list`. A document
+    without the reports' section scheme is indexed by paragraphs, with a warning. An up-to-date
+    index is left alone; a build killed half-way leaves the previous index in service, and the
+    next `kzqa index` tidies what it left.
 
     \b
     Examples:
       kzqa index                      # the shipped Kazakhstan 2011 report
       kzqa index --rebuild
       kzqa index chad-2011.pdf --name chad-2011
+      kzqa ask "who won the election" --index chad-2011
     """
     from .report import slugify
     from .store import build_index
@@ -203,59 +240,136 @@ def index_cmd(file, name, rebuild, index_dir, index_name):
             raise KzqaError(f"no such file: {file}")
         if file.is_dir():
             raise KzqaError(f"{file} is a folder; give a report file (text or PDF)")
-        name = name or slugify(file.stem)
-    progress, live = _progress_printer()
+        from .report import default_report_path
+
+        try:
+            shipped = file.resolve().samefile(default_report_path())
+        except OSError:
+            shipped = False
+        if not shipped:  # the shipped report keeps its default index name
+            name = name or slugify(file.stem)
+    progress = BuildProgress()
     notify = lambda msg: click.echo(f"kzqa: {msg}", err=True)  # noqa: E731
-    if live is not None:
-        with live:
-            result = build_index(file, index_dir, name, rebuild=rebuild, progress=progress, notify=notify)
-    else:
+    try:
         result = build_index(file, index_dir, name, rebuild=rebuild, progress=progress, notify=notify)
+    finally:
+        progress.close()
     m = result.manifest.data
     from .store import resolve_location
 
     where = resolve_location(index_dir, m["name"]).folder
+    if result.cleaned:
+        click.echo(f"kzqa: removed {len(result.cleaned)} leftover(s) of interrupted or replaced builds", err=True)
     if result.built:
         click.echo(
             f"built index {m['name']!r}: {m['counts']['chunks']} passages, {m['counts']['sentences']} sentences, "
-            f"{m['corpus']['page_count']} pages in {result.seconds:.1f} s → {where}"
+            f"{m['corpus']['page_count']} page{'' if m['corpus']['page_count'] == 1 else 's'} in {result.seconds:.1f} s → {where}"
         )
         if not m["corpus"].get("structured", True):
-            click.echo("kzqa: warning: no section structure found; indexed by paragraphs", err=True)
+            click.echo(
+                "kzqa: warning: no section structure found (not a Country Report chapter?); indexed by paragraphs"
+                + (", with the PDF's page numbers" if m["corpus"].get("kind") == "pdf" else ""),
+                err=True,
+            )
+    elif result.by_other:
+        click.echo(f"index {m['name']!r} was just built by another kzqa process and is up to date ({where})")
     else:
         click.echo(f"index {m['name']!r} is up to date ({where}); use --rebuild to build it again")
 
 
+@cli.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array, one object per index.")
+@click.option(
+    "--index-dir", type=click.Path(file_okay=True, dir_okay=True, path_type=Path), envvar="KZQA_INDEX_DIR",
+    default=None, help="Folder that holds the indexes [env: KZQA_INDEX_DIR].",
+)
+@handle_errors
+def list_cmd(as_json, index_dir):
+    """Show the indexed reports: name, report, pages, passages, model, build date and status.
+
+    Each index is checked as `ask` would check it (out of date? files intact?) but nothing is
+    built or changed. The default index (used when --index is not given) is marked with *.
+
+    \b
+    Examples:
+      kzqa list
+      kzqa list --json
+    """
+    from .store import default_index_root, list_indexes
+
+    root = index_dir.expanduser() if index_dir else default_index_root()
+    infos = list_indexes(root)
+    if as_json:
+        click.echo(json.dumps([i.row() for i in infos], ensure_ascii=False, indent=1))
+        return
+    if not infos:
+        click.echo(f"kzqa: no indexes in {root}; build one with: kzqa index [FILE --name NAME]", err=True)
+        return
+    header = ("NAME", "REPORT", "PAGES", "PASSAGES", "MODEL", "BUILT", "STATUS")
+    table = [header]
+    for info in infos:
+        r = info.row()
+        model = (r["model"] or "-").rsplit("/", 1)[-1]
+        built = (r["built"] or "-").replace("T", " ")[:16]
+        source = r["source"] or "-"
+        report = r["title"] or "-"
+        if source != "shipped report" and source != "-":
+            report = f"{report} ({Path(source).name})"
+        status = info.status if not info.problem else f"{info.status}: {info.problem}"
+        table.append((
+            r["name"] + ("*" if info.default else ""), report,
+            str(r["pages"] if r["pages"] is not None else "-"), str(r["chunks"] if r["chunks"] is not None else "-"),
+            model, built, status,
+        ))
+    widths = [max(len(row[c]) for row in table) for c in range(len(header) - 1)]
+    for row in table:
+        cells = [cell.rjust(w) if c in (2, 3) and row is not table[0] else cell.ljust(w) for c, (cell, w) in enumerate(zip(row, widths))]
+        click.echo("  ".join(cells + [row[-1]]).rstrip())
+    click.echo(f"\n{len(infos)} index(es) in {root}; * = the default")
+
+
 @cli.command()
 @click.argument("file", type=click.Path(path_type=Path, allow_dash=True))
-@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), default=None, help="Write JSONL here instead of stdout.")
+@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), default=None, help="Write the answers here instead of stdout.")
 @click.option("-k", "k", type=click.IntRange(1, 1000), default=3, show_default=True, help="Passages per question.")
 @click.option("--mode", type=click.Choice(MODE_CHOICES), default="hybrid", show_default=True, help="Retrieval mode.")
+@click.option(
+    "--format", "fmt", type=click.Choice(["json", "markdown", "text"]), default="json", show_default=True,
+    help="json: one object a line (JSONL); markdown: a document with one section per question; text: as `ask` prints.",
+)
 @index_options
 @handle_errors
-def batch(file, output, k, mode, index_dir, index_name):
+def batch(file, output, k, mode, fmt, index_dir, index_name):
     """Answer every question in FILE; write one JSON object per question (JSONL).
 
     FILE is plain text (one question a line) or JSONL with "question" and optional "id" ('-' reads
     stdin). Each output object is the `ask --json` object plus "id" (the given id, else the line
     number). A line that cannot be read or answered gets {"id", "line", "error"}, a warning on
-    stderr, and the run goes on; the exit status is then 1.
+    stderr, and the run goes on; the exit status is then 1. An id given twice is answered each
+    time, with a warning. An empty (or all-blank, or binary) FILE is an error.
+
+    With --format markdown or text, the answers come as one document instead.
 
     \b
-    Example:
+    Examples:
       kzqa batch questions.txt -o answers.jsonl
+      kzqa batch questions.txt --format markdown -o answers.md
     """
     from .api import validate_question
-    from .batch import duplicate_ids, parse_batch_bytes, read_batch_file
-    from .render import answer_json
+    from .batch import MAX_BATCH_BYTES, duplicate_ids, read_batch_bytes, read_batch_file
+    from .render import answer_json, batch_markdown, batch_text, use_color
 
-    items = parse_batch_bytes(sys.stdin.buffer.read()) if str(file) == "-" else read_batch_file(file)
+    if str(file) == "-":
+        items = read_batch_bytes(sys.stdin.buffer.read(MAX_BATCH_BYTES + 1), "standard input")
+    else:
+        items = read_batch_file(file)
     for dup in duplicate_ids(items):
         click.echo(f"kzqa: warning: id {dup!r} appears more than once", err=True)
     if not items:
         click.echo("kzqa: warning: no questions in the file", err=True)
     index = _load(index_dir, index_name) if any(i.error is None for i in items) else None
     lines: list[str] = []
+    rows: list[tuple] = []  # (id, Answer or None, error or None) for --format markdown/text
     failures = 0
     from rich.progress import Progress
 
@@ -266,20 +380,28 @@ def batch(file, output, k, mode, index_dir, index_name):
             if error is None:
                 try:
                     validate_question(item.question)
-                    lines.append(answer_json(index.ask(item.question, k=k, mode=mode), {"id": item.id}))
+                    answer = index.ask(item.question, k=k, mode=mode)
+                    lines.append(answer_json(answer, {"id": item.id}))
+                    rows.append((item.id, answer, None))
                 except KzqaError as exc:
                     error = f"line {item.line}: {exc}"
             if error is not None:
                 failures += 1
                 click.echo(f"kzqa: warning: {error}", err=True)
                 lines.append(json.dumps({"id": item.id, "line": item.line, "error": error}, ensure_ascii=False))
+                rows.append((item.id, None, error))
             bar.advance(task)
     text = "".join(line + "\n" for line in lines)
+    color = output is None and fmt == "text" and use_color(sys.stdout.isatty())
+    if fmt == "markdown":
+        text = batch_markdown(rows)
+    elif fmt == "text":
+        text = batch_text(rows, color=color)
     if output is not None:
         _write_atomic(output, text)
         click.echo(f"kzqa: wrote {len(lines)} answers to {output}", err=True)
     else:
-        click.echo(text, nl=False)
+        click.echo(text, nl=False, color=color)
     if failures:
         sys.exit(EXIT_ERROR)
 
@@ -328,6 +450,96 @@ def eval_cmd(questions, modes, all_modes, k, as_json, out, index_dir, index_name
     click.echo(markdown_table(*type_rows(results)))
     if out:
         click.echo(f"\nTREC files and results.json written to {out}")
+
+
+def _complete_ref(ctx, param, incomplete):
+    """Tab completion for REF: section and heading ids of the (already built) index."""
+    try:
+        from .store import open_index
+
+        stored = open_index(ctx.params.get("index_dir"), ctx.params.get("index_name"), auto_build=False, notify=None)
+    except Exception:
+        return []
+    return [s.id for s in stored.report.sections if s.id.startswith(incomplete)]
+
+
+@cli.command("show")
+@click.argument("ref", nargs=-1, required=True, shell_complete=_complete_ref)
+@FORMAT_OPTION
+@index_options
+@handle_errors
+def show_cmd(ref, fmt, index_dir, index_name):
+    """Print the text REF points to, with its heading path and pages.
+
+    REF is a passage id from `kzqa ask` output, a section or subsection ("1.c", "6"), a heading
+    ("Internet Freedom": any case, a unique prefix will do; see `kzqa toc`) or a page ("p5",
+    "page 5"). A passage is shown in its whole subsection with the passage marked by a bar in the
+    margin; a section includes all its sub-headings; a page shows every paragraph on it. Lines
+    like "── p. 5 ──" mark where a printed page begins.
+
+    \b
+    Examples:
+      kzqa show 1.c/prison-and-detention-center-conditions/4
+      kzqa show "Internet Freedom"
+      kzqa show p5 --format markdown
+    """
+    from .outline import show
+    from .render import render_excerpt, use_color
+
+    index = _load(index_dir, index_name)
+    excerpt = show(index.report, index.chunks, " ".join(ref))
+    color = use_color(sys.stdout.isatty())
+    click.echo(render_excerpt(excerpt, fmt or "text", color=color, report_title=index.report.title), nl=False, color=color)
+
+
+@cli.command("toc")
+@click.option("--depth", type=click.IntRange(1, 4), default=4, show_default=True,
+              help="Heading levels: 1 sections, 2 lettered subsections, 3 sub-headings, 4 run-in headings.")
+@FORMAT_OPTION
+@index_options
+@handle_errors
+def toc_cmd(depth, fmt, index_dir, index_name):
+    """Print the report's outline with the page each heading starts on.
+
+    Every number and heading in it is a REF for `kzqa show`.
+
+    \b
+    Examples:
+      kzqa toc
+      kzqa toc --depth 2
+    """
+    from .render import render_toc, use_color
+
+    index = _load(index_dir, index_name)
+    color = use_color(sys.stdout.isatty())
+    click.echo(render_toc(index.report, fmt or "text", color=color, depth=depth), nl=False, color=color)
+
+
+@handle_errors
+def _start_shell(k, mode, fmt, index_dir, index_name):
+    from .shell import run_shell
+
+    sys.exit(run_shell(lambda: _load(index_dir, index_name), k=k, mode=mode, fmt=fmt or "text"))
+
+
+@cli.command("shell")
+@click.option("-k", "k", type=click.IntRange(1, 1000), default=3, show_default=True, help="Passages per answer (:k N changes it).")
+@click.option("--mode", type=click.Choice(MODE_CHOICES), default="hybrid", show_default=True, help="Retrieval mode (:mode M changes it).")
+@FORMAT_OPTION
+@index_options
+def shell_cmd(k, mode, fmt, index_dir, index_name):
+    """Ask question after question in one session; the index loads once.
+
+    `kzqa` with no arguments on a terminal starts the same session. Type a question and press
+    Enter; Up/Down recall earlier lines (kept in ~/.cache/kzqa/shell-history). Commands: :k N,
+    :mode M, :show REF, :toc, :json, :format F, :help, :quit. Ctrl-C cancels the question being
+    answered, Ctrl-D leaves. With standard input not a terminal it reads one question a line.
+
+    \b
+    Example:
+      kzqa shell --mode bm25 -k 5
+    """
+    _start_shell(k, mode, fmt, index_dir, index_name)
 
 
 def _stderr_console():

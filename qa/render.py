@@ -1,19 +1,26 @@
-"""Stage 6 (presentation): answers and passages as text for people, markdown, or JSON."""
+"""Stage 6 (presentation): answers, batches, excerpts (`kzqa show`) and the outline (`kzqa toc`)
+as text for people, markdown for notes, or JSON. Colour codes only when asked (see use_color)."""
 
 from __future__ import annotations
 
 import json
 import os
 import textwrap
+from typing import TYPE_CHECKING
 
 from .answer import NOT_FOUND_MESSAGE, Answer, Passage
 from .chunking import short_heading
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .outline import Excerpt
+    from .report import Report
 
 FORMATS = ("text", "json", "markdown")
 BOLD_YELLOW = "\x1b[1;33m"
 BOLD = "\x1b[1m"
 DIM = "\x1b[2m"
 CYAN = "\x1b[36m"
+YELLOW = "\x1b[33m"
 RESET = "\x1b[0m"
 
 
@@ -93,8 +100,8 @@ def answer_text(a: Answer, color: bool = False, width: int = 100) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
-def answer_markdown(a: Answer) -> str:
-    lines = [f"**Q:** {a.question}", ""]
+def _answer_markdown_body(a: Answer) -> list[str]:
+    lines = []
     if a.found:
         lines.append(f"**A:** {a.text or a.sentence} (p. {a.page})")
         if a.text and a.sentence:
@@ -108,11 +115,256 @@ def answer_markdown(a: Answer) -> str:
         lines.append(f"{p.rank}. {citation(p.section, p.headings, p.page_start, p.page_end, width=60)} (`{p.id}`)")
         if p.sentence:
             lines.append(f"   > {p.sentence}")
-    return "\n".join(lines) + "\n"
+    return lines
 
 
-def answer_json(a: Answer, extra: dict | None = None) -> str:
+def answer_markdown(a: Answer) -> str:
+    """The question, the answer with its page, and the citations as a numbered list (for notes)."""
+    return "\n".join([f"**Q:** {a.question}", "", *_answer_markdown_body(a)]) + "\n"
+
+
+def answer_json(a: Answer, extra: dict | None = None, indent: int | None = None) -> str:
     d = a.to_dict()
     if extra:
         d = extra | d
-    return json.dumps(d, ensure_ascii=False)
+    return json.dumps(d, ensure_ascii=False, indent=indent)
+
+
+def render_answer(a: Answer, fmt: str, color: bool = False, indent: int | None = None) -> str:
+    """One answer in one of FORMATS, ending in a newline."""
+    if fmt == "json":
+        return answer_json(a, indent=indent) + "\n"
+    if fmt == "markdown":
+        return answer_markdown(a)
+    return answer_text(a, color=color)
+
+
+# --- batch ---------------------------------------------------------------------------------------
+
+
+def batch_text(rows: list[tuple[object, Answer | None, str | None]], color: bool = False) -> str:
+    """Answers to many questions, one block each: `── 1: question` then the `ask` text."""
+    out = []
+    for ident, answer, error in rows:
+        if answer is None:
+            head = f"── {ident}: error"
+            out.append((f"{BOLD}{head}{RESET}" if color else head) + f"\n{error}\n")
+            continue
+        head = f"── {ident}: {answer.question}"
+        out.append((f"{BOLD}{head}{RESET}" if color else head) + "\n" + answer_text(answer, color=color))
+    return "\n".join(out)
+
+
+def batch_markdown(rows: list[tuple[object, Answer | None, str | None]]) -> str:
+    """A markdown document with one section per question."""
+    lines = ["# Answers", ""]
+    for ident, answer, error in rows:
+        if answer is None:
+            lines += [f"## {ident}", "", f"**Error:** {error}", ""]
+            continue
+        lines += [f"## {ident}. {answer.question}", "", *_answer_markdown_body(answer), ""]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+# --- show: the text a reference points to --------------------------------------------------------
+
+
+def section_label(number: str, title: str = "") -> str:
+    """'§1.c', 'Executive Summary'; a document without numbered sections goes by its title."""
+    if number == "summary":
+        return "Executive Summary"
+    return f"§{number}" if number[:1].isdigit() or not title else title
+
+
+def _runs(para) -> list[tuple[int, bool, str]]:
+    """A paragraph as runs of sentences sharing a page and emphasis: (page, marked, text)."""
+    runs: list[tuple[int, bool, list[str]]] = []
+    for sentence, marked in zip(para.sentences, para.marked):
+        if runs and runs[-1][0] == sentence.page and runs[-1][1] == marked:
+            runs[-1][2].append(sentence.text)
+        else:
+            runs.append((sentence.page, marked, [sentence.text]))
+    return [(page, marked, " ".join(texts)) for page, marked, texts in runs]
+
+
+def _page_marker(page: int, color: bool) -> str:
+    text = f"── p. {page} ──"
+    return f"{DIM}{text}{RESET}" if color else text
+
+
+def excerpt_text(ex: Excerpt, color: bool = False, width: int = 100) -> str:
+    """Heading path and pages, then the text with page breaks marked (`── p. 5 ──`) and, for a
+    passage, its sentences marked with a bar in the margin."""
+    bold = (lambda t: f"{BOLD}{t}{RESET}") if color else (lambda t: t)
+    dim = (lambda t: f"{DIM}{t}{RESET}") if color else (lambda t: t)
+    lines: list[str] = []
+    pages = pages_label(ex.page_start, ex.page_end)
+    if ex.kind == "page":
+        lines.append(bold(f"Page {ex.target.page} of {ex.page_count}"))
+    else:
+        for depth, heading in enumerate(ex.root.headings):
+            lines.append(bold("  " * depth + heading))
+        meta = f"{section_label(ex.root.number, ex.root.title)} · {pages}"
+        if ex.passage is not None:
+            meta += f" · passage {ex.passage.id} ({pages_label(ex.passage.page_start, ex.passage.page_end)}) marked ┃"
+        lines.append(dim(meta))
+    page = None
+    for part in ex.parts:
+        s = part.section
+        if ex.kind == "page":
+            lines += ["", bold(" › ".join(s.headings))]
+        elif part.depth > 0 and s.level < 4:
+            if s.page != page:
+                lines += ["", _page_marker(s.page, color)]
+                page = s.page
+            lines += ["", bold("  " * (part.depth - 1) + s.headings[-1])]
+        for para in part.paragraphs:
+            runs = _runs(para)
+            # a bar on the blank line too when the marked passage goes on into this paragraph
+            continues = bool(runs) and runs[0][1] and lines and lines[-1].startswith("  ") and "┃" in lines[-1][:12]
+            lines.append((f"  {YELLOW}┃{RESET}" if color else "  ┃") if continues and runs[0][0] == page else "")
+            for run_page, marked, text in runs:
+                if run_page != page:
+                    lines.append(_page_marker(run_page, color))
+                    page = run_page
+                if marked:
+                    body = textwrap.fill(text, width=width - 4, break_on_hyphens=False).split("\n")
+                    bar = f"{YELLOW}┃{RESET}" if color else "┃"
+                    lines += [f"  {bar} " + (f"{BOLD}{line}{RESET}" if color else line) for line in body]
+                else:
+                    lines.append(_wrap(text, width=width))
+        if not part.paragraphs and ex.kind != "page" and part.depth == 0 and len(ex.parts) == 1:
+            lines += ["", "    (no text under this heading)"]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _source_line(ex: Excerpt, title: str) -> str:
+    where = f"p. {ex.target.page}" if ex.kind == "page" else f"{section_label(ex.root.number, ex.root.title)}, {pages_label(ex.page_start, ex.page_end)}"
+    name = title.title() if title.isupper() else title
+    src = f"Source: *Country Reports on Human Rights Practices — {name}*, {where}"
+    if ex.passage is not None:
+        src += f"; passage `{ex.passage.id}` in bold"
+    return src + "."
+
+
+def excerpt_markdown(ex: Excerpt, report_title: str = "") -> str:
+    """Markdown for a note: a heading with the citation, the text with `*[p. 5]*` where a page
+    begins, the passage (if any) in bold, and a source line."""
+    lines: list[str] = []
+    if ex.kind == "page":
+        lines += [f"## Page {ex.target.page} of {ex.page_count}", ""]
+    else:
+        lines += [f"## {citation(ex.root.number, ex.root.headings, ex.page_start, ex.page_end, width=200)}", ""]
+        lines += ["*" + " › ".join(ex.root.headings) + "*", ""]
+    page = None
+    for part in ex.parts:
+        s = part.section
+        if ex.kind == "page":
+            ps = min(p.page_start for p in part.paragraphs)
+            pe = max(p.page_end for p in part.paragraphs)
+            lines += [f"### {citation(s.number, s.headings, ps, pe, width=200)}", ""]
+        elif part.depth > 0 and s.level < 4:
+            lines += [f"{'#' * min(6, 2 + part.depth)} {s.headings[-1]}", ""]
+        for para in part.paragraphs:
+            pieces = []
+            for run_page, marked, text in _runs(para):
+                if run_page != page:
+                    pieces.append(f"*[p. {run_page}]*")
+                    page = run_page
+                pieces.append(f"**{text}**" if marked else text)
+            lines += [" ".join(pieces), ""]
+    lines += ["---", "", _source_line(ex, report_title or "the report")]
+    return "\n".join(lines) + "\n"
+
+
+def excerpt_dict(ex: Excerpt) -> dict:
+    root = ex.root
+    return {
+        "ref": ex.target.ref,
+        "kind": ex.kind,
+        "section": None if root is None else root.number,
+        "section_id": None if root is None else root.id,
+        "title": None if root is None else root.title,
+        "headings": [] if root is None else list(root.headings),
+        "page": ex.target.page,
+        "page_start": ex.page_start,
+        "page_end": ex.page_end,
+        "passage": None if ex.passage is None else {
+            "id": ex.passage.id, "page_start": ex.passage.page_start, "page_end": ex.passage.page_end, "text": ex.passage.text,
+        },
+        "sections": [
+            {
+                "id": part.section.id,
+                "section": part.section.number,
+                "title": part.section.title,
+                "level": part.section.level,
+                "headings": list(part.section.headings),
+                "page": part.section.page,
+                "paragraphs": [
+                    {
+                        "text": para.text,
+                        "page_start": para.page_start,
+                        "page_end": para.page_end,
+                        "marked": para.any_marked,
+                        "sentences": [
+                            {"text": s.text, "page": s.page, "marked": m} for s, m in zip(para.sentences, para.marked)
+                        ],
+                    }
+                    for para in part.paragraphs
+                ],
+            }
+            for part in ex.parts
+        ],
+    }
+
+
+def excerpt_json(ex: Excerpt, indent: int | None = None) -> str:
+    return json.dumps(excerpt_dict(ex), ensure_ascii=False, indent=indent)
+
+
+def render_excerpt(ex: Excerpt, fmt: str, color: bool = False, report_title: str = "", indent: int | None = None) -> str:
+    if fmt == "json":
+        return excerpt_json(ex, indent=indent) + "\n"
+    if fmt == "markdown":
+        return excerpt_markdown(ex, report_title)
+    return excerpt_text(ex, color=color)
+
+
+# --- toc -----------------------------------------------------------------------------------------
+
+
+def toc_text(report: Report, color: bool = False, width: int = 80, depth: int = 4) -> str:
+    from .outline import toc_lines
+
+    lines = toc_lines(report, width=width, depth=depth)
+    if color:
+        lines = [f"{BOLD}{line}{RESET}" if line and not line.startswith(" ") else line for line in lines]
+    return "\n".join(lines) + "\n"
+
+
+def toc_markdown(report: Report, depth: int = 4) -> str:
+    from .outline import toc_entries
+
+    lines = [f"## {report.title} — contents", ""]
+    for e in toc_entries(report, depth):
+        lines.append(f"{'  ' * e.depth}- {e.label} — p. {e.page} (`{e.id}`)")
+    return "\n".join(lines) + "\n"
+
+
+def toc_json(report: Report, depth: int = 4) -> str:
+    from dataclasses import asdict
+
+    from .outline import toc_entries
+
+    return json.dumps(
+        {"title": report.title, "page_count": report.page_count, "entries": [asdict(e) for e in toc_entries(report, depth)]},
+        ensure_ascii=False,
+    )
+
+
+def render_toc(report: Report, fmt: str, color: bool = False, depth: int = 4) -> str:
+    if fmt == "json":
+        return toc_json(report, depth) + "\n"
+    if fmt == "markdown":
+        return toc_markdown(report, depth)
+    return toc_text(report, color=color, depth=depth)

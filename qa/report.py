@@ -2,13 +2,23 @@
 
 The text is what a PDF extractor leaves of a *Country Reports on Human Rights Practices* chapter:
 running footers, a few running headers ("KAZAKHSTAN 5"), hard-wrapped lines and pages whose first
-line starts with a single space. Nothing here is specific to one country.
+line starts with a single space. Nothing here is specific to one country: the country is whatever
+the first line or the first running header names (any capitals: "CÔTE D’IVOIRE"; from 2012 on the
+first line reads "KAZAKHSTAN 2012 HUMAN RIGHTS REPORT"), and every chapter has the same scheme
+(Executive Summary, "Section N." with lettered subsections, stand-alone and run-in headings).
+
+Pages: a form feed (how sources.py joins a PDF's pages) starts a page; running headers give the
+printed number; in the State Department's own text extraction (recognised by its footers) a line
+opening with one space starts a page too. Other text is one page. Text that puts one space after
+a full stop is split into sentences at single spaces. A document without the section scheme is
+kept paragraph by paragraph under one heading numbered "text" (Report.structured is False).
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -17,14 +27,26 @@ DEFAULT_REPORT_NAME = "kazakhstan-2011-human-rights-report.txt"
 
 FOOTER_PATTERNS = (
     re.compile(r"^Country Reports on Human Rights Practices for \d{4}$"),
-    re.compile(r"^United States Department of State\s*\W?\s*Bureau of Democracy, Human Rights,? and Labor$"),
+    re.compile(r"^United States Department of State\W*Bureau of Democracy, Human Rights,? and Labor$"),
+    # both footer lines run together, as some extractors leave them
+    re.compile(r"^Country Reports on Human Rights Practices for \d{4}\W*United States Department of State\W*Bureau of Democracy, Human Rights,? and Labor$"),
 )
-HEADER_RE = re.compile(r"^([A-Z][A-Z .,'’()&-]+?)\s+(\d{1,4})$")
+# A running header: the country name in capitals (any script: "CÔTE D’IVOIRE"), then the page number.
+HEADER_RE = re.compile(r"^(\S.*?)\s+(\d{1,4})$")
+HEADER_NAME_PUNCTUATION = frozenset(" .,'’()&-")
+# From 2012 on, the first line of a chapter reads "KAZAKHSTAN 2012 HUMAN RIGHTS REPORT".
+TITLE_SUFFIX_RE = re.compile(r"\s+(?:\d{4}\s+)?HUMAN RIGHTS REPORT$")
 SECTION_RE = re.compile(r"^Section\s+(\d+)\.\s+(.+)$")
 LETTERED_RE = re.compile(r"^([a-z])\.\s+([A-Z].*)$")
 RUNIN_RE = re.compile(r"^([A-Z][^:.!?]{1,70}?):\s{2,}\S")
+RUNIN_SINGLE_RE = re.compile(r"^([A-Z][^:.!?]{1,70}?):\s+\S")
 SENTENCE_END_RE = re.compile(r"[.?!][\"”’)\]]*$")
 SENTENCE_SPLIT_RE = re.compile(r"(?<=[.?!])([\"”’)\]]*)\s{2,}")
+# For text that puts one space after a full stop (most PDFs other than the State Department's).
+SENTENCE_SPLIT_SINGLE_RE = re.compile(r"(?<=[.?!])([\"”’)\]]*)\s+(?=[A-Z0-9“\"‘(])")
+DOUBLE_SPACED_RE = re.compile(r"[a-z0-9)][.?!][\"”’)\]]*  +[A-Z“\"]")
+SINGLE_SPACED_RE = re.compile(r"[a-z0-9)][.?!][\"”’)\]]* [A-Z“\"]")
+UNSTRUCTURED_NUMBER = "text"  # the citable label of text in a document with no section structure
 ABBREVIATIONS = frozenset(
     "mr mrs ms dr st no nos ltd inc co corp jr sr vs etc gen lt col sgt prof art arts approx e.g i.e u.s u.n".split()
 )
@@ -127,21 +149,73 @@ def _is_furniture(stripped: str) -> bool:
     return any(p.match(stripped) for p in FOOTER_PATTERNS)
 
 
+def country_of(title: str) -> str:
+    """'KAZAKHSTAN 2012 HUMAN RIGHTS REPORT' -> 'KAZAKHSTAN'; 'KAZAKHSTAN' stays."""
+    return TITLE_SUFFIX_RE.sub("", normalize_space(title))
+
+
+def _header(stripped: str, country: str) -> tuple[str, int] | None:
+    """(country, page) if the line is a running header: of `country` once it is known."""
+    m = HEADER_RE.match(stripped)
+    if not m:
+        return None
+    name, number = normalize_space(m.group(1)), int(m.group(2))
+    if not (
+        len(name) >= 2 and name[0].isalpha() and name == name.upper()
+        and all(c.isalpha() or c in HEADER_NAME_PUNCTUATION for c in name)
+    ):
+        return None
+    if country:
+        return (name, number) if name == country else None
+    return (name, number) if 1 <= number < 1000 else None  # "RURITANIA 2012" is a year, not a page
+
+
+def _looks_like_title(stripped: str) -> bool:
+    return stripped.isupper() and len(stripped) < 60 and stripped.upper() != "EXECUTIVE SUMMARY"
+
+
+def _raw_lines(text: str) -> Iterator[tuple[str, bool]]:
+    """(line, opens a new page): pages split at form feeds (what a PDF's pages are joined with)."""
+    pages = text.replace("\r\n", "\n").replace("\r", "\n").split("\f")
+    for pi, page in enumerate(pages):
+        lines = page.split("\n")
+        if pi < len(pages) - 1 and len(lines) > 1 and lines[-1] == "":
+            lines.pop()  # the newline that ends the page before its form feed is not a blank line
+        for li, raw in enumerate(lines):
+            yield raw, pi > 0 and li == 0
+
+
+def _uses_leading_space_pages(text: str) -> bool:
+    """Whether a line opening with a single space marks a new page: true of the State Department's
+    own text extraction (recognised by its running footers or headers), never of a PDF read here
+    (its pages come with form feeds) nor of other text (where an indent is only an indent)."""
+    if "\f" in text:
+        return False
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    if any(_is_furniture(line.strip()) for line in lines):
+        return True
+    first = next((line.strip() for line in lines if line.strip()), "")
+    country = country_of(first) if _looks_like_title(first) else ""
+    return bool(country) and any(line.startswith(" ") and _header(line.strip(), country) for line in lines)
+
+
 def _content_lines(text: str) -> tuple[str, list[_Line | None]]:
     """Drop page furniture and give every content line its printed page; None marks a blank line."""
-    raw_lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    leading_space_pages = _uses_leading_space_pages(text)
     title = ""
     out: list[_Line | None] = []
     page = 1
     content_on_page = False
     after_footer = in_gap = False
-    for raw in raw_lines:
-        new_page_by_formfeed = "\f" in raw
-        raw = raw.replace("\f", "")
+    for raw, new_page_by_formfeed in _raw_lines(text):
         stripped = raw.strip()
-        if new_page_by_formfeed and content_on_page:
-            page += 1
-            content_on_page = False
+        if new_page_by_formfeed:
+            if content_on_page:
+                page += 1
+                content_on_page = False
+            # blank lines at the foot or head of a page say nothing about paragraphs
+            _drop_trailing_blanks(out)
+            in_gap = True
         if not stripped:
             if not after_footer and not in_gap:
                 out.append(None)
@@ -150,21 +224,19 @@ def _content_lines(text: str) -> tuple[str, list[_Line | None]]:
             after_footer = True
             _drop_trailing_blanks(out)
             continue
-        header = HEADER_RE.match(stripped)
-        if header and (not title or header.group(1).strip() == title):
-            page = int(header.group(2))
+        header = _header(stripped, title)
+        if header:
+            page = header[1]
             content_on_page = False
             after_footer = False
             in_gap = True  # blank lines around furniture say nothing about paragraphs
             _drop_trailing_blanks(out)
-            title = title or header.group(1).strip()
+            title = title or header[0]
             continue
-        if not title and not any(line is not None for line in out) and stripped.isupper() and len(stripped) < 60 and (
-            stripped.upper() != "EXECUTIVE SUMMARY"
-        ):
-            title = stripped
+        if not title and not any(line is not None for line in out) and _looks_like_title(stripped):
+            title = country_of(stripped)
             continue
-        starts_page = bool(re.match(r"^ \S", raw)) or after_footer
+        starts_page = (leading_space_pages and bool(re.match(r"^ \S", raw))) or after_footer
         if starts_page and content_on_page:
             page += 1
         out.append(_Line(stripped, page, starts_page or not content_on_page))
@@ -235,7 +307,14 @@ def _ends_sentence(prev: str, nxt: str) -> bool:
     return token not in ABBREVIATIONS
 
 
-def _paragraph(block: list[_Line]) -> Paragraph:
+def _single_spaced(text: str) -> bool:
+    """True when the text puts one space after a full stop (not the two the State Department's
+    text has): sentences are then split at single spaces, with the same abbreviation checks."""
+    single = len(SINGLE_SPACED_RE.findall(text))
+    return single >= 3 and len(DOUBLE_SPACED_RE.findall(text)) < 0.2 * single
+
+
+def _paragraph(block: list[_Line], single_spaced: bool = False) -> Paragraph:
     """Join wrapped lines (keeping line-end hyphens) and split into sentences with pages."""
     text = ""
     page_at: list[tuple[int, int]] = []  # (offset where a line starts, its page)
@@ -254,7 +333,7 @@ def _paragraph(block: list[_Line]) -> Paragraph:
         text += piece
     sentences: list[Sentence] = []
     start = 0
-    for m in SENTENCE_SPLIT_RE.finditer(text):
+    for m in (SENTENCE_SPLIT_SINGLE_RE if single_spaced else SENTENCE_SPLIT_RE).finditer(text):
         end = m.end(1)
         candidate = text[start:end]
         last = candidate.rstrip("\"”’)].?!").rsplit(" ", 1)[-1].lower()
@@ -281,8 +360,8 @@ def _page_of(page_at: list[tuple[int, int]], offset: int) -> int:
     return page
 
 
-def _runin_heading(paragraph_text: str) -> str | None:
-    m = RUNIN_RE.match(paragraph_text)
+def _runin_heading(paragraph_text: str, single_spaced: bool = False) -> str | None:
+    m = (RUNIN_SINGLE_RE if single_spaced else RUNIN_RE).match(paragraph_text)
     if not m:
         return None
     label = m.group(1).strip()
@@ -291,9 +370,14 @@ def _runin_heading(paragraph_text: str) -> str | None:
     return label
 
 
-def parse_report(text: str) -> Report:
-    """Parse report text into a flat, document-ordered list of Sections (each with its heading path)."""
+def parse_report(text: str, fallback_title: str = "REPORT") -> Report:
+    """Parse report text into a flat, document-ordered list of Sections (each with its heading path).
+
+    A document without the report's section scheme ("Section N." headings or an executive
+    summary) still parses: its paragraphs go under one heading, numbered UNSTRUCTURED_NUMBER,
+    with any stand-alone sub-headings below it, and `structured` is False."""
     title, lines = _content_lines(text)
+    single_spaced = _single_spaced(text)
     sections: list[Section] = []
     # open heading stack: level -> Section (1 section, 2 lettered, 3 sub-heading, 4 run-in)
     stack: dict[int, Section] = {}
@@ -344,8 +428,8 @@ def parse_report(text: str) -> Report:
                 parent_number = current().number
                 open_section(3, parent_number, joined, joined, slugify(joined), page)
                 continue
-        para = _paragraph(block)
-        label = _runin_heading(texts[0])
+        para = _paragraph(block, single_spaced)
+        label = _runin_heading(texts[0], single_spaced)
         if label and stack:
             base = stack[max(lv for lv in stack if lv < 4)]
             for lvl in [lv for lv in stack if lv >= 4]:
@@ -354,10 +438,27 @@ def parse_report(text: str) -> Report:
         current().paragraphs.append(para)
 
     page_count = max((line.page for line in lines if line is not None), default=1)
+    if not structured:
+        _relabel_unstructured(sections, title or fallback_title)
     return Report(
-        title=title or "REPORT",
+        title=title or fallback_title,
         sections=sections,
         page_count=page_count,
         sha256=sha256_text(text),
         structured=structured,
     )
+
+
+def _relabel_unstructured(sections: list[Section], title: str) -> None:
+    """Text with no section scheme is not an executive summary: number it UNSTRUCTURED_NUMBER and
+    head it with the document's title."""
+    head = title.title() if title.isupper() else title
+    for sec in sections:
+        if sec.number == "summary":
+            sec.number = UNSTRUCTURED_NUMBER
+        if sec.id == "summary" or sec.id.startswith("summary/"):
+            sec.id = UNSTRUCTURED_NUMBER + sec.id[len("summary"):]
+        if sec.headings and sec.headings[0] == "Introduction":
+            sec.headings[0] = head
+        if sec.level == 1 and sec.title == "Introduction":
+            sec.title = head

@@ -50,7 +50,7 @@ def test_fresh_index_is_not_rebuilt(index_dir):
 @pytest.mark.parametrize(
     "edit, reason",
     [
-        (lambda m: m.update(format_version=999), "index format"),
+        (lambda m: m.update(format_version=0), "index format 0"),
         (lambda m: m["corpus"].update(sha256="0" * 64), "report text changed"),
         (lambda m: m["model"].update(name="another/model"), "embedding model changed"),
         (lambda m: m.update(package_version="0.0.0"), "built by kzqa 0.0.0"),
@@ -170,14 +170,30 @@ def test_build_killed_mid_way_leaves_the_old_index_usable(index_copy):
     assert len(stored.chunks) == before["counts"]["chunks"]
 
 
-def test_read_only_index_folder_still_serves(index_copy):
-    if os.geteuid() == 0:
-        pytest.skip("root ignores file permissions")
-    os.chmod(index_copy, 0o555)
+def test_read_only_index_folder_still_serves(index_copy, tmp_path):
+    """Real under root too: the reader runs in a child without the capabilities that let root
+    ignore file modes (tests/faulthelpers.py)."""
+    from faulthelpers import drop_dac, permissions_bind_children
+
+    why_not = permissions_bind_children(tmp_path)
+    if why_not:
+        pytest.skip(why_not)
+    folders = [index_copy, *(p for p in index_copy.rglob("*") if p.is_dir())]
+    for folder in folders:
+        os.chmod(folder, 0o555)
+    code = (
+        "import sys; from qa.store import open_index; "
+        "s = open_index(sys.argv[1], auto_build=False, notify=None); print(len(s.chunks))"
+    )
     try:
-        open_index(index_copy, auto_build=False, notify=None)
+        r = subprocess.run([sys.executable, "-c", code, str(index_copy)], capture_output=True, text=True, preexec_fn=drop_dac)
+        probe = subprocess.run([sys.executable, "-c", f"open({str(index_copy / 'x')!r}, 'w')"], capture_output=True, preexec_fn=drop_dac)
     finally:
-        os.chmod(index_copy, 0o755)
+        for folder in folders:
+            os.chmod(folder, 0o755)
+    assert probe.returncode != 0 and b"PermissionError" in probe.stderr  # the folder really was read-only
+    assert r.returncode == 0, r.stderr
+    assert int(r.stdout) > 100
 
 
 def test_unwritable_root_gives_a_clear_error(tmp_path):

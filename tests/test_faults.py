@@ -1,0 +1,915 @@
+"""Fault and bad-input suite: every case ends in a normal answer or a clear one-line error with a
+non-zero exit status, never a traceback, and never a lost or half-written index.
+
+Cases run through the real CLI: click's CliRunner, or a subprocess where a real process matters
+(kill -9, two builds at once, raw bytes on stdin or in argv, file permissions). Permission cases
+run the child without the capabilities that let root ignore file modes, so they are real under
+root (CI) too. Index faults use a small index (a fictional report, tests/fakereport.py) so that
+rebuilds and killed builds cost seconds, not minutes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from fakereport import ruritania
+from faulthelpers import drop_dac as _drop
+from faulthelpers import link_index, permissions_bind_children, tree_digest
+from qa import cli as cli_module
+from qa.batch import parse_batch_bytes
+from qa.cli import cli
+from qa.store import FORMAT_VERSION, build_index, read_manifest, resolve_location
+
+AMNESTY_Q = "how many prisoners were released in the amnesty"
+
+
+# ---------------------------------------------------------------- helpers
+
+def run(args, env, input=None):
+    return CliRunner().invoke(cli, args, env=env, input=input, catch_exceptions=False)
+
+
+def kzqa(args, env, input: bytes | None = None, timeout=300, drop_dac=False, argv_bytes=None):
+    """Run kzqa in a child process; returns CompletedProcess with bytes stdout/stderr."""
+    argv = [sys.executable, "-m", "qa.cli", *args]
+    if argv_bytes is not None:
+        argv = [os.fsencode(sys.executable), b"-m", b"qa.cli", *argv_bytes]
+    return subprocess.run(
+        argv, input=input, capture_output=True, env=env, timeout=timeout,
+        preexec_fn=_drop if drop_dac else None,
+    )
+
+
+def assert_one_line_error(stderr: str | bytes, *parts: str) -> str:
+    if isinstance(stderr, bytes):
+        stderr = stderr.decode("utf-8", "replace")
+    assert "Traceback" not in stderr
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    errors = [line for line in lines if line.startswith("kzqa: error: ")]
+    assert len(errors) == 1, stderr
+    for part in parts:
+        assert part in errors[0], (part, errors[0])
+    return errors[0]
+
+
+def assert_usage_error(result, *parts):
+    assert result.exit_code == 2, result.output
+    assert "Usage:" in result.stderr and "Error:" in result.stderr
+    assert "Traceback" not in result.output
+    for part in parts:
+        assert part in result.stderr
+
+
+@pytest.fixture(scope="module")
+def permissions_are_real(tmp_path_factory):
+    """File modes bind a child process: true for a normal user, and for root once the child drops
+    CAP_DAC_OVERRIDE/CAP_DAC_READ_SEARCH (prctl). Skip only if neither is possible."""
+    why_not = permissions_bind_children(tmp_path_factory.mktemp("perm"))
+    if why_not:
+        pytest.skip(why_not)
+
+
+@pytest.fixture(scope="module")
+def small(index_dir, tmp_path_factory):
+    """A small index 'rur' of the fictional report, built once (its ONNX export is reused from the
+    shipped report's index next to it)."""
+    root = tmp_path_factory.mktemp("small-root")
+    files = tmp_path_factory.mktemp("small-files")
+    link_index(index_dir, root, "kazakhstan-2011")
+    src = files / "ruritania.txt"
+    src.write_text(ruritania(scale=0.3).as_text(), encoding="utf-8")  # ~100 texts to embed: a quick build
+    result = build_index(src, root, "rur")
+    assert result.built
+    return {"root": root, "src": src}
+
+
+def copy_small(small, dst_root: Path, own_source: bool = False) -> dict:
+    """A private copy of the small index a test may damage: data files copied, the 90 MB ONNX
+    export hard-linked (no test writes through it), the manifest optionally pointed at a private
+    copy of the source text; the shipped report's index linked beside it (so that a rebuild
+    reuses its ONNX export)."""
+    dst_root.mkdir(parents=True, exist_ok=True)
+    link_index(small["root"], dst_root, "kazakhstan-2011")
+    src_folder = small["root"] / "rur"
+    for path in src_folder.rglob("*"):
+        target = dst_root / "rur" / path.relative_to(src_folder)
+        if path.is_dir():
+            target.mkdir(parents=True, exist_ok=True)
+        elif path.name == "encoder.onnx":
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.link(path, target)
+        else:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(path, target)
+    source = small["src"]
+    if own_source:
+        source = dst_root.parent / f"{dst_root.name}-ruritania.txt"
+        shutil.copy2(small["src"], source)
+        manifest = dst_root / "rur" / "manifest.json"
+        m = json.loads(manifest.read_text())
+        m["corpus"]["source"] = str(source.resolve())
+        manifest.write_text(json.dumps(m))
+    env = {**os.environ, "KZQA_INDEX_DIR": str(dst_root), "NO_COLOR": "1"}
+    env.pop("KZQA_TEST_PAUSE_AT", None)
+    return {"root": dst_root, "folder": dst_root / "rur", "src": source, "env": env}
+
+
+def edit_manifest(folder: Path, edit) -> None:
+    path = folder / "manifest.json"
+    m = json.loads(path.read_text())
+    edit(m)
+    path.write_text(json.dumps(m))
+
+
+def ask_small(c, expect_rebuild=None):
+    r = run(["ask", AMNESTY_Q, "--index", "rur", "--json"], c["env"])
+    assert r.exit_code == 0, r.output
+    assert "Traceback" not in r.output
+    if expect_rebuild is not None:
+        assert ("rebuilding" in r.stderr) == expect_rebuild, r.stderr
+    return json.loads(r.stdout), r.stderr
+
+
+# ================================================================ questions
+
+@pytest.mark.parametrize("question", ["", "   ", " \t\n ", "\u00a0\u2003"], ids=["empty", "spaces", "whitespace", "unicode-spaces"])
+def test_q_empty_or_whitespace_is_a_one_line_error(cli_env, question):
+    r = run(["ask", question], cli_env)
+    assert r.exit_code == 1 and r.stdout == ""
+    assert r.stderr.strip() == "kzqa: error: the question is empty"
+
+
+def test_q_one_character_gets_a_normal_answer(cli_env):
+    r = run(["ask", "x", "--json"], cli_env)
+    assert r.exit_code == 0
+    obj = json.loads(r.stdout)
+    assert obj["question"] == "x" and len(obj["passages"]) == 3
+
+
+def test_q_100kb_question_is_too_long(cli_env):
+    long_q = ("torture in prisons " * 6000)[:100_000]
+    r = run(["ask", long_q], cli_env)
+    assert r.exit_code == 1 and r.stdout == ""
+    assert_one_line_error(r.stderr, "the question is too long", "limit is")
+    r = run(["ask", "-"], cli_env, input=long_q)  # the same on stdin
+    assert r.exit_code == 1
+    assert_one_line_error(r.stderr, "the question is too long")
+
+
+def test_q_endless_stdin_is_cut_off(cli_env):
+    r = kzqa(["ask", "-"], cli_env, input=b"a" * (2 * 1024 * 1024))
+    assert r.returncode == 1
+    assert_one_line_error(r.stderr, "standard input is too long")
+
+
+def test_q_invalid_utf8_on_stdin(cli_env):
+    r = kzqa(["ask", "-"], cli_env, input=b"how many \xff\xfe prisoners\n")
+    assert r.returncode == 1 and r.stdout == b""
+    assert_one_line_error(r.stderr, "not UTF-8 text", "offset 9")
+
+
+def test_q_invalid_utf8_in_the_argument(cli_env):
+    r = kzqa([], cli_env, argv_bytes=[b"ask", b"how many \xff prisoners"])
+    assert r.returncode == 1 and r.stdout == b""
+    assert_one_line_error(r.stderr, "the question is not UTF-8 text")
+
+
+def test_q_only_stop_words_gets_a_normal_answer(cli_env):
+    r = run(["ask", "what is the", "--json"], cli_env)
+    assert r.exit_code == 0
+    obj = json.loads(r.stdout)
+    assert obj["question"] == "what is the" and len(obj["passages"]) == 3
+
+
+@pytest.mark.parametrize("question", ["?", "?!...;", "¿¡—…", "!!! ??? ..."])
+def test_q_only_punctuation_is_a_one_line_error(cli_env, question):
+    r = run(["ask", question], cli_env)
+    assert r.exit_code == 1
+    assert_one_line_error(r.stderr, "the question has no words to search for")
+
+
+@pytest.mark.parametrize("question", ["Сколько заключённых освободили?", "有多少囚犯被释放", "كم عدد السجناء", "Combien de prisonniers ont été libérés ?"])
+def test_q_non_english_gets_a_normal_answer(cli_env, question):
+    r = run(["ask", question, "--json"], cli_env)
+    assert r.exit_code == 0, r.output
+    obj = json.loads(r.stdout)
+    assert obj["question"] == question and len(obj["passages"]) == 3
+
+
+def test_q_shell_looking_question_is_only_text(cli_env, tmp_path):
+    canary = tmp_path / "pwned"
+    question = f"$(touch {canary}); `touch {canary}` | cat && rm -rf ~ ; echo $HOME > {canary}"
+    r = kzqa(["ask", question, "--json"], cli_env)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["question"] == question
+    assert not canary.exists()
+
+
+def test_q_control_characters_never_reach_the_terminal(cli_env):
+    r = run(["ask", "prisoners\x1b[2J\x1b]0;owned\x07 released\x00", "--format", "markdown"], cli_env)
+    assert r.exit_code == 0
+    assert "\x1b" not in r.stdout and "\x00" not in r.stdout and "\x07" not in r.stdout
+    assert r.stdout.startswith("**Q:** prisoners [2J ]0;owned released")
+
+
+def test_q_empty_stdin(cli_env):
+    r = run(["ask", "-"], cli_env, input="")
+    assert r.exit_code == 1 and r.stderr.strip() == "kzqa: error: the question is empty"
+
+
+@pytest.fixture(scope="module")
+def loaded(index_dir):
+    from qa.api import Index
+    from qa.store import open_index
+
+    return Index(open_index(index_dir, notify=None, auto_build=False))
+
+
+QUESTION_TEXT = st.one_of(
+    st.text(max_size=300),
+    st.text(alphabet=st.characters(categories=["Zs", "Cc", "Po", "Ps", "Pe"]), max_size=40),
+    st.sampled_from(["", " ", "a", "the", "8,390", "how many", "-", "--json", "'; DROP TABLE x; --"]),
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(question=QUESTION_TEXT, fmt=st.sampled_from(["json", "text", "markdown"]))
+def test_q_fuzz_any_text_gets_an_answer_or_a_one_line_error(cli_env, loaded, question, fmt):
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(cli_module, "_load", lambda index_dir, index_name: loaded)
+        r = CliRunner().invoke(cli, ["ask", "--format", fmt, "--", question], env=cli_env)
+    assert r.exception is None or isinstance(r.exception, SystemExit), repr(r.exception)
+    assert "Traceback" not in r.output
+    if r.exit_code == 0:
+        if fmt == "json":
+            assert isinstance(json.loads(r.stdout)["passages"], list)
+        assert "\x1b" not in r.stdout
+    else:
+        assert r.exit_code == 1, r.output
+        assert_one_line_error(r.stderr)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(data=st.binary(max_size=300))
+def test_q_fuzz_any_bytes_on_stdin(cli_env, loaded, data):
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(cli_module, "_load", lambda index_dir, index_name: loaded)
+        r = CliRunner().invoke(cli, ["ask", "-", "--json"], env=cli_env, input=data)
+    assert r.exception is None or isinstance(r.exception, SystemExit), repr(r.exception)
+    assert r.exit_code in (0, 1)
+    if r.exit_code == 0:
+        json.loads(r.stdout)
+    else:
+        assert_one_line_error(r.stderr)
+
+
+# ================================================================ batch files
+
+def batch(cli_env, tmp_path, content: bytes, *args):
+    f = tmp_path / "questions.txt"
+    f.write_bytes(content)
+    r = run(["batch", str(f), *args], cli_env)
+    assert "Traceback" not in r.output
+    rows = [json.loads(line) for line in r.stdout.splitlines()] if r.stdout.strip() else []
+    return r, rows
+
+
+@pytest.mark.parametrize("content", [b"", b"\n\n  \n\t\n", b"\xef\xbb\xbf"], ids=["empty", "blank-lines-only", "bom-only"])
+def test_b_empty_file_is_an_error(cli_env, tmp_path, content):
+    r, rows = batch(cli_env, tmp_path, content)
+    assert r.exit_code == 1 and rows == []
+    assert_one_line_error(r.stderr, "has no questions")
+
+
+def test_b_empty_stdin_is_an_error(cli_env):
+    r = run(["batch", "-"], cli_env, input="")
+    assert r.exit_code == 1
+    assert_one_line_error(r.stderr, "standard input has no questions")
+
+
+def test_b_blank_lines_are_skipped_but_counted(cli_env, tmp_path):
+    r, rows = batch(cli_env, tmp_path, b"\n   \ntorture\n\n\nminimum wage\n\n")
+    assert r.exit_code == 0, r.output
+    assert [row["id"] for row in rows] == [3, 6]
+    assert [row["question"] for row in rows] == ["torture", "minimum wage"]
+
+
+def test_b_malformed_json_line_is_reported_by_line_and_the_rest_answered(cli_env, tmp_path):
+    content = b'{"id": "a", "question": "torture"}\n{"id": "b", "question": \n{"id": "c", "question": "minimum wage"}\n'
+    r, rows = batch(cli_env, tmp_path, content)
+    assert r.exit_code == 1
+    assert [row["id"] for row in rows] == ["a", 2, "c"]
+    assert rows[1] == {"id": 2, "line": 2, "error": rows[1]["error"]} and rows[1]["error"].startswith("line 2: malformed JSON")
+    assert "passages" in rows[0] and "passages" in rows[2]
+    assert "kzqa: warning: line 2: malformed JSON" in r.stderr
+
+
+def test_b_duplicate_ids_are_answered_with_a_warning(cli_env, tmp_path):
+    content = b'{"id": "q", "question": "torture"}\n{"id": "q", "question": "minimum wage"}\n{"id": 3, "question": "hazing"}\ntrafficking\n'
+    r, rows = batch(cli_env, tmp_path, content)
+    assert r.exit_code == 0
+    assert [row["id"] for row in rows] == ["q", "q", 3, 4]
+    assert "kzqa: warning: id 'q' appears more than once" in r.stderr
+    assert "id 3 appears more than once" not in r.stderr  # 3 given once; line 4's id is 4
+
+
+@pytest.mark.parametrize(
+    "line, error",
+    [
+        (b'{"id": "x"}', 'line 2: has no "question"'),
+        (b'{"question": 42}', 'line 2: has a "question" that is not text'),
+        (b'{"question": null}', 'line 2: has no "question"'),
+        (b'{"question": ""}', "line 2: the question is empty"),
+        (b'{"question": "?!"}', "line 2: the question has no words"),
+        (b'{"question": "' + b"x" * 20_000 + b'"}', "line 2: the question is too long"),
+        (b"[1, 2]}", None),  # not JSON-looking: asked as written
+        (b"{}", 'line 2: has no "question"'),
+        (b'{"question": "torture"} trailing', "line 2: malformed JSON"),
+        (b"caf\xe9 workers", "line 2: not UTF-8 text"),
+    ],
+    ids=["no-question", "question-number", "question-null", "question-empty", "question-punctuation", "question-huge",
+         "array", "empty-object", "trailing-garbage", "bad-utf8"],
+)
+def test_b_bad_lines(cli_env, tmp_path, line, error):
+    r, rows = batch(cli_env, tmp_path, b"torture\n" + line + b"\nhazing\n")
+    assert [row.get("id") for row in rows] == [1, rows[1]["id"], 3]
+    assert "passages" in rows[0] and "passages" in rows[2]
+    if error is None:
+        assert r.exit_code == 0 and "passages" in rows[1]
+    else:
+        assert r.exit_code == 1
+        assert rows[1]["error"].startswith(error) and rows[1]["line"] == 2
+        assert f"kzqa: warning: {rows[1]['error']}" in r.stderr
+
+
+def test_b_null_and_odd_ids(cli_env, tmp_path):
+    content = b'{"id": null, "question": "torture"}\n{"id": [1, 2], "question": "hazing"}\n{"id": true, "question": "wage"}\n'
+    r, rows = batch(cli_env, tmp_path, content)
+    assert r.exit_code == 0
+    assert [row["id"] for row in rows] == [1, "[1, 2]", "true"]
+
+
+def test_b_binary_file_is_an_error(cli_env, tmp_path):
+    r, rows = batch(cli_env, tmp_path, b"torture\n\x00\x01\x02\x00binary\n")
+    assert r.exit_code == 1 and rows == []
+    assert_one_line_error(r.stderr, "looks like a binary file")
+
+
+@pytest.mark.parametrize("what", ["missing", "folder"])
+def test_b_missing_file_or_folder(cli_env, tmp_path, what):
+    path = tmp_path / "nope.txt"
+    if what == "folder":
+        path.mkdir()
+    r = run(["batch", str(path)], cli_env)
+    assert r.exit_code == 1
+    assert_one_line_error(r.stderr, str(path))
+
+
+def test_b_unwritable_output_is_an_error_and_nothing_half_written(cli_env, tmp_path):
+    q = tmp_path / "q.txt"
+    q.write_text("torture\n")
+    r = run(["batch", str(q), "-o", str(tmp_path / "no" / "such" / "dir" / "out.jsonl")], cli_env)
+    assert r.exit_code == 1
+    assert_one_line_error(r.stderr, "cannot write")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(
+    st.binary(max_size=40),
+    st.text(max_size=40).map(lambda t: t.encode("utf-8", "surrogatepass")),
+    st.builds(lambda q, i: json.dumps({"id": i, "question": q}).encode(), st.text(max_size=20), st.one_of(st.none(), st.integers(), st.text(max_size=5))),
+    st.sampled_from([b"{", b"{}", b'{"question": 1}', b"[]", b"\xff", b"", b"  ", b"\r"]),
+), max_size=12))
+def test_b_fuzz_parser_gives_one_item_per_non_blank_line(lines):
+    data = b"\n".join(line.replace(b"\n", b" ") for line in lines)
+    items = parse_batch_bytes(data)
+    raw_lines = data[3:].splitlines() if data.startswith(b"\xef\xbb\xbf") else data.splitlines()
+    expected = [n for n, raw in enumerate(raw_lines, 1) if raw.decode("utf-8", "replace").strip() or _bad_utf8(raw)]
+    assert [i.line for i in items] == expected
+    for item in items:
+        assert (item.question is None) != (item.error is None)
+        assert isinstance(item.id, (str, int))
+        if item.error:
+            assert item.error.startswith(f"line {item.line}: ")
+
+
+def _bad_utf8(raw: bytes) -> bool:
+    try:
+        raw.decode("utf-8")
+        return False
+    except UnicodeDecodeError:
+        return True
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(data=st.binary(max_size=200) | st.lists(st.text(max_size=30), max_size=5).map(lambda xs: "\n".join(xs).encode("utf-8", "surrogatepass")))
+def test_b_fuzz_any_stdin_never_crashes(cli_env, loaded, data):
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(cli_module, "_load", lambda index_dir, index_name: loaded)
+        r = CliRunner().invoke(cli, ["batch", "-"], env=cli_env, input=data)
+    assert r.exception is None or isinstance(r.exception, SystemExit), repr(r.exception)
+    assert r.exit_code in (0, 1) and "Traceback" not in r.output
+    for line in r.stdout.splitlines():
+        row = json.loads(line)
+        assert "passages" in row or ("error" in row and "line" in row)
+    if r.exit_code == 1 and not r.stdout:
+        assert_one_line_error(r.stderr)
+
+
+# ================================================================ options
+
+USAGE_CASES = [
+    (["ask", "torture", "-k", "0"], ["Invalid value for '-k'", "0 is not in the range"]),
+    (["ask", "torture", "-k", "-3"], ["Invalid value for '-k'"]),
+    (["ask", "torture", "-k", "1001"], ["Invalid value for '-k'"]),
+    (["ask", "torture", "-k", str(10**30)], ["Invalid value for '-k'"]),
+    (["ask", "torture", "-k", "three"], ["'three' is not a valid integer"]),
+    (["ask", "torture", "--mode", "magic"], ["Invalid value for '--mode'", "'magic' is not one of"]),
+    (["ask", "torture", "--json", "--format", "markdown"], ["--json conflicts with --format markdown"]),
+    (["ask", "torture", "--format", "yaml"], ["Invalid value for '--format'"]),
+    (["ask"], ["Missing argument 'QUESTION'"]),
+    (["ask", "torture", "--bogus"], ["No such option '--bogus'"]),
+    (["batch", "q.txt", "-k", "0"], ["Invalid value for '-k'"]),
+    (["batch", "q.txt", "--mode", "magic"], ["Invalid value for '--mode'"]),
+    (["index", "--name", "a", "--index", "b"], ["--name and --index name different indexes"]),
+    (["eval", "--mode", "bm25", "--all-modes"], ["--mode and --all-modes conflict"]),
+    (["eval", "-k", "0"], ["Invalid value for '-k'"]),
+    (["list", "--bogus"], ["No such option '--bogus'"]),
+    (["nosuchcommand"], ["No such command 'nosuchcommand'"]),
+]
+
+
+@pytest.mark.parametrize("args, parts", USAGE_CASES, ids=[" ".join(a) or "none" for a, _ in USAGE_CASES])
+def test_o_usage_errors(cli_env, args, parts):
+    assert_usage_error(run(args, cli_env), *parts)
+
+
+def test_o_huge_k_within_the_limit_returns_every_passage(cli_env, index):
+    r = run(["ask", "torture", "-k", "1000", "--json"], cli_env)
+    assert r.exit_code == 0
+    assert len(json.loads(r.stdout)["passages"]) == len(index.chunks)
+
+
+@pytest.mark.parametrize("name", ["../etc", ".hidden", "a/b", "x y"])
+def test_o_bad_index_name(cli_env, name):
+    r = run(["ask", "torture", "--index", name], cli_env)
+    assert r.exit_code == 1
+    assert_one_line_error(r.stderr, "invalid index name")
+
+
+# ================================================================ report files for `kzqa index FILE`
+
+def _file(path: Path, data: bytes) -> Path:
+    path.write_bytes(data)
+    return path
+
+
+def _pdf_without_text(path: Path) -> Path:
+    from reportlab.pdfgen import canvas
+
+    c = canvas.Canvas(str(path))
+    c.rect(100, 100, 200, 200, fill=1)  # a picture, no text (like a scan)
+    c.showPage()
+    c.save()
+    return path
+
+
+def _encrypted_pdf(path: Path) -> Path:
+    from reportlab.lib import pdfencrypt
+    from reportlab.pdfgen import canvas
+
+    c = canvas.Canvas(str(path), encrypt=pdfencrypt.StandardEncryption("secret", ownerPassword="owner"))
+    c.drawString(72, 720, "Section 1. Respect for the Integrity of the Person")
+    c.showPage()
+    c.save()
+    return path
+
+
+@pytest.mark.parametrize(
+    "make, parts",
+    [
+        (lambda p: p / "missing.txt", ["no such file"]),
+        (lambda p: p, ["is a folder"]),
+        (lambda p: _file(p / "empty.txt", b""), ["the file is empty"]),
+        (lambda p: _file(p / "blank.txt", b"\n \n\t\n"), ["the file is empty"]),
+        (lambda p: _file(p / "bin.dat", bytes(range(256)) * 8), ["looks like a binary file"]),
+        (lambda p: _file(p / "latin1.txt", "Section 1. Café société".encode("latin-1")), ["not UTF-8 text", "offset 14"]),
+        (lambda p: _file(p / "digits.txt", b"123 456 ... --- 789\n"), ["has no words"]),
+        (lambda p: _file(p / "broken.pdf", b"%PDF-1.4\n" + bytes(range(256)) * 20), ["cannot read this PDF"]),
+        (lambda p: _file(p / "truncated.pdf", b"%PDF-1.7\n"), ["cannot read this PDF"]),
+        (lambda p: _pdf_without_text(p / "scan.pdf"), ["no extractable text"]),
+        (lambda p: _encrypted_pdf(p / "locked.pdf"), ["the PDF is encrypted"]),
+        (lambda p: Path("/dev/null"), ["not a regular file"]),
+    ],
+    ids=["missing", "folder", "empty", "blank", "binary", "latin-1", "no-words", "broken-pdf", "truncated-pdf",
+         "scanned-pdf", "encrypted-pdf", "device"],
+)
+def test_s_unusable_report_files(tmp_path, make, parts):
+    root = tmp_path / "root"
+    env = {"KZQA_INDEX_DIR": str(root), "NO_COLOR": "1"}
+    target = make(tmp_path)
+    r = run(["index", str(target), "--name", "other"], env)
+    assert r.exit_code == 1, r.output
+    assert r.stdout == ""
+    assert_one_line_error(r.stderr, *parts)
+    assert not (root / "other").exists()  # nothing half-made
+
+
+# ================================================================ the index folder
+
+def test_i_unknown_index_name(cli_env):
+    r = run(["ask", "torture", "--index", "nowhere"], cli_env)
+    assert r.exit_code == 1
+    assert_one_line_error(r.stderr, "no index named 'nowhere'", "kazakhstan-2011", "kzqa index FILE --name nowhere")
+
+
+def test_i_missing_index_root_for_a_named_index(tmp_path):
+    env = {"KZQA_INDEX_DIR": str(tmp_path / "does" / "not" / "exist"), "NO_COLOR": "1"}
+    r = run(["ask", "torture", "--index", "chad"], env)
+    assert r.exit_code == 1
+    assert_one_line_error(r.stderr, "no index named 'chad'")
+    assert not (tmp_path / "does").exists()
+    r = run(["list"], env)
+    assert r.exit_code == 0 and "no indexes in" in r.stderr
+
+
+def test_i_missing_default_index_is_built_on_first_use_and_a_kill_leaves_nothing_served(tmp_path):
+    """The default needs nothing configured: a missing index is built on first use. Kill that
+    build: no manifest, nothing half-written is ever read; `kzqa list` says so."""
+    root = tmp_path / "fresh-root"
+    env = {**os.environ, "KZQA_INDEX_DIR": str(root), "NO_COLOR": "1", "KZQA_TEST_PAUSE_AT": "partial"}
+    log = tmp_path / "stderr.txt"
+    with open(log, "wb") as err:
+        proc = subprocess.Popen([sys.executable, "-m", "qa.cli", "ask", "torture"], stderr=err, stdout=subprocess.DEVNULL, env=env)
+    try:
+        _wait_for(log, "test pause at partial")
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    said = log.read_text()
+    assert "building the index in" in said and "(first use)" in said
+    assert not (root / "kazakhstan-2011" / "manifest.json").exists()
+    assert list((root / "kazakhstan-2011").glob("data-*.partial"))
+    env.pop("KZQA_TEST_PAUSE_AT")
+    r = run(["list", "--json"], env)
+    assert r.exit_code == 0
+    (row,) = json.loads(r.stdout)
+    assert row["name"] == "kazakhstan-2011" and row["status"] == "incomplete"
+
+
+DAMAGE = {
+    "zero-byte chunks": "chunks.json is truncated or changed (0 bytes",
+    "truncated vectors": "vectors.npy is truncated or changed",
+    "flipped byte in report": "report.json does not match its checksum",
+    "missing sentence vectors": "sentence_vectors.npy is missing",
+    "extra junk appended": "chunks.json is truncated or changed",
+    "missing data folder": "is missing from",
+    "zero-byte encoder": "encoder.onnx is truncated or changed (0 bytes",
+}
+
+
+def damage_index(c, damage):
+    m = read_manifest(resolve_location(c["root"], "rur"))
+    data = c["folder"] / m.data_dir
+    if damage == "zero-byte chunks":
+        (data / "chunks.json").write_bytes(b"")
+    elif damage == "truncated vectors":
+        raw = (data / "vectors.npy").read_bytes()
+        (data / "vectors.npy").write_bytes(raw[: len(raw) // 3])
+    elif damage == "flipped byte in report":
+        raw = bytearray((data / "report.json").read_bytes())
+        raw[200] ^= 0x20
+        (data / "report.json").write_bytes(bytes(raw))
+    elif damage == "missing sentence vectors":
+        (data / "sentence_vectors.npy").unlink()
+    elif damage == "extra junk appended":
+        with open(data / "chunks.json", "ab") as f:
+            f.write(b"\n junk")
+    elif damage == "missing data folder":
+        shutil.rmtree(data)
+    elif damage == "zero-byte encoder":
+        (data / "encoder.onnx").unlink()  # a hard link: replace it, never write through it
+        (data / "encoder.onnx").write_bytes(b"")
+
+
+@pytest.mark.parametrize("damage", list(DAMAGE))
+def test_i_damaged_files_are_detected_and_reported(small, tmp_path, damage):
+    c = copy_small(small, tmp_path / "root")
+    damage_index(c, damage)
+    r = run(["list", "--json"], c["env"])
+    assert r.exit_code == 0
+    rur = next(row for row in json.loads(r.stdout) if row["name"] == "rur")
+    assert rur["status"] == "damaged" and DAMAGE[damage] in rur["problem"], rur["problem"]
+
+
+@pytest.mark.parametrize("damage", ["zero-byte chunks", "truncated vectors"])
+def test_i_damaged_files_are_rebuilt_and_said_so(small, tmp_path, damage):
+    c = copy_small(small, tmp_path / "root")
+    damage_index(c, damage)
+    obj, said = ask_small(c, expect_rebuild=True)
+    assert f"{DAMAGE[damage]}" in said and said.strip().splitlines()[0].endswith("; rebuilding")
+    assert obj["answer"]["found"] and "4,217" in obj["answer"]["text"]
+    r = run(["list", "--json"], c["env"])
+    assert {row["name"]: row["status"] for row in json.loads(r.stdout)}["rur"] == "ok"
+
+
+def test_i_damaged_index_whose_report_is_gone_is_left_as_it_was(small, tmp_path):
+    c = copy_small(small, tmp_path / "root", own_source=True)
+    m = read_manifest(resolve_location(c["root"], "rur"))
+    (c["folder"] / m.data_dir / "chunks.json").write_bytes(b"")
+    c["src"].unlink()
+    before = tree_digest(c["folder"])
+    r = run(["ask", AMNESTY_Q, "--index", "rur"], c["env"])
+    assert r.exit_code == 1
+    assert_one_line_error(r.stderr, "chunks.json is truncated", "is gone, so it cannot be rebuilt")
+    assert tree_digest(c["folder"]) == before
+    rows = json.loads(run(["list", "--json"], c["env"]).stdout)
+    rur = next(row for row in rows if row["name"] == "rur")
+    assert rur["status"] == "damaged" and "chunks.json" in rur["problem"]
+
+
+@pytest.mark.parametrize("content", [b"", b"{", b"\x00\xff\xfe", b"[]", b'{"format_version": 1}',
+                                     b'{"format_version": 1, "corpus": {}, "model": {}, "chunking": {"max_words": "x"}, "lexical": {}, "data_dir": "../../etc", "files": {}, "package_version": "0"}'],
+                         ids=["zero-byte", "truncated", "garbage", "array", "incomplete", "path-escape"])
+def test_i_broken_manifest_of_a_named_index(small, tmp_path, content):
+    c = copy_small(small, tmp_path / "root")
+    (c["folder"] / "manifest.json").write_bytes(content)
+    before = tree_digest(c["folder"])
+    r = run(["ask", AMNESTY_Q, "--index", "rur"], c["env"])
+    assert r.exit_code == 1
+    assert_one_line_error(r.stderr, "manifest", "kzqa index FILE --name rur --rebuild")
+    assert tree_digest(c["folder"]) == before
+    r = run(["list", "--json"], c["env"])
+    assert next(row for row in json.loads(r.stdout) if row["name"] == "rur")["status"] == "damaged"
+    if content == b"":  # and the way out it names works
+        r = run(["index", str(small["src"]), "--name", "rur", "--rebuild"], c["env"])
+        assert r.exit_code == 0 and "built index 'rur'" in r.stdout
+        ask_small(c, expect_rebuild=False)
+
+
+@pytest.mark.parametrize(
+    "edit, reason",
+    [
+        (lambda m: m.update(format_version=FORMAT_VERSION - 1), f"index format {FORMAT_VERSION - 1}"),
+        (lambda m: m["model"].update(name="another/model", weights_size=1), "embedding model changed"),
+        (lambda m: m.update(package_version="0.0.1"), "built by kzqa 0.0.1"),
+    ],
+    ids=["older-format", "other-model", "older-kzqa"],
+)
+def test_i_manifest_from_another_version_or_model_is_stale(small, tmp_path, edit, reason):
+    c = copy_small(small, tmp_path / "root")
+    edit_manifest(c["folder"], edit)
+    r = run(["list", "--json"], c["env"])
+    rur = next(row for row in json.loads(r.stdout) if row["name"] == "rur")
+    assert rur["status"] == "stale" and reason in rur["problem"]
+
+
+def test_i_upgraded_kzqa_rebuilds_an_old_index_on_first_use(small, tmp_path):
+    c = copy_small(small, tmp_path / "root")
+    edit_manifest(c["folder"], lambda m: m.update(format_version=FORMAT_VERSION - 1, package_version="0.0.1"))
+    reason = f"index format {FORMAT_VERSION - 1} (this kzqa uses {FORMAT_VERSION}); built by kzqa 0.0.1"
+    obj, said = ask_small(c, expect_rebuild=True)
+    assert f"index is out of date: {reason}" in said
+    assert "4,217" in obj["answer"]["text"]
+    ask_small(c, expect_rebuild=False)  # and it stays rebuilt
+
+
+def test_i_manifest_from_a_newer_kzqa_is_never_overwritten_unasked(small, tmp_path):
+    c = copy_small(small, tmp_path / "root")
+    edit_manifest(c["folder"], lambda m: m.update(format_version=FORMAT_VERSION + 1))
+    before = tree_digest(c["folder"])
+    r = run(["ask", AMNESTY_Q, "--index", "rur"], c["env"])
+    assert r.exit_code == 1
+    assert_one_line_error(r.stderr, "built by a newer kzqa", "--rebuild")
+    r = run(["index", str(small["src"]), "--name", "rur"], c["env"])
+    assert r.exit_code == 1
+    assert_one_line_error(r.stderr, "built by a newer kzqa")
+    assert tree_digest(c["folder"]) == before
+    rows = json.loads(run(["list", "--json"], c["env"]).stdout)
+    assert next(row for row in rows if row["name"] == "rur")["status"] == "newer"
+
+
+def test_i_corpus_hash_that_no_longer_matches_rebuilds_from_the_new_text(small, tmp_path):
+    c = copy_small(small, tmp_path / "root", own_source=True)
+    c["src"].write_text(c["src"].read_text().replace("4,217 prisoners", "5,309 prisoners"))
+    rows = json.loads(run(["list", "--json"], c["env"]).stdout)
+    rur = next(row for row in rows if row["name"] == "rur")
+    assert rur["status"] == "stale" and "report text changed" in rur["problem"]
+    obj, said = ask_small(c, expect_rebuild=True)
+    assert "report text changed (" in said
+    assert "5,309" in obj["answer"]["text"]
+
+
+def test_i_shipped_index_with_a_stale_corpus_hash_is_listed_as_stale(index_dir, tmp_path):
+    root = tmp_path / "root"
+    link_index(index_dir, root, "kazakhstan-2011")
+    manifest = root / "kazakhstan-2011" / "manifest.json"
+    m = json.loads(manifest.read_text())
+    m["corpus"]["sha256"] = "0" * 64
+    manifest.unlink()  # a hard link: replace it, do not write through it
+    manifest.write_text(json.dumps(m))
+    r = run(["list"], {"KZQA_INDEX_DIR": str(root), "NO_COLOR": "1"})
+    assert r.exit_code == 0
+    assert "stale: report text changed (kazakhstan-2011-human-rights-report.txt)" in r.stdout
+
+
+@pytest.mark.parametrize("where", ["index folder", "index root"])
+def test_i_index_path_that_is_a_file(small, tmp_path, where):
+    if where == "index folder":
+        root = tmp_path / "root"
+        root.mkdir()
+        (root / "rur").write_text("I am a file")
+        env, expected = {"KZQA_INDEX_DIR": str(root), "NO_COLOR": "1"}, "exists but is not a folder"
+    else:
+        root = tmp_path / "root-file"
+        root.write_text("I am a file")
+        env, expected = {"KZQA_INDEX_DIR": str(root), "NO_COLOR": "1"}, "is a file, not a folder"
+    for args in (["ask", "torture", "--index", "rur"], ["index", str(small["src"]), "--name", "rur"], ["list"]):
+        r = run(args, env)
+        if args == ["list"] and where == "index folder":
+            assert r.exit_code == 0 and "no indexes" in r.stderr  # a stray file is not an index
+            continue
+        assert r.exit_code == 1, (args, r.output)
+        assert_one_line_error(r.stderr, expected)
+    if where == "index folder":
+        assert (root / "rur").read_text() == "I am a file"
+    else:
+        assert root.read_text() == "I am a file"
+
+
+def test_i_unreadable_files_in_a_read_only_folder(small, tmp_path, permissions_are_real):
+    c = copy_small(small, tmp_path / "root")
+    m = read_manifest(resolve_location(c["root"], "rur"))
+    data = c["folder"] / m.data_dir
+    before = tree_digest(c["folder"])
+    (data / "chunks.json").chmod(0)
+    for folder in (data, c["folder"], c["root"]):
+        folder.chmod(0o555)
+    try:
+        r = kzqa(["ask", AMNESTY_Q, "--index", "rur"], c["env"], drop_dac=True)
+        assert r.returncode == 1, r.stderr
+        assert_one_line_error(
+            r.stderr, "index file chunks.json is unreadable (Permission denied)", "it cannot be rebuilt", "cannot write index folder"
+        )
+        r = kzqa(["list"], c["env"], drop_dac=True)
+        assert r.returncode == 0 and b"damaged: index file chunks.json is unreadable" in r.stdout
+    finally:
+        for folder in (c["root"], c["folder"], data):
+            folder.chmod(0o755)
+        (data / "chunks.json").chmod(0o644)
+    assert tree_digest(c["folder"]) == before
+
+
+def test_i_unreadable_manifest_and_folder(small, tmp_path, permissions_are_real):
+    c = copy_small(small, tmp_path / "root")
+    c["root"].chmod(0o555)
+    (c["folder"] / "manifest.json").chmod(0)
+    try:
+        r = kzqa(["ask", AMNESTY_Q, "--index", "rur"], c["env"], drop_dac=True)
+        assert r.returncode == 1
+        assert_one_line_error(r.stderr, "manifest.json is unreadable (Permission denied)")
+        (c["folder"] / "manifest.json").chmod(0o644)
+        c["folder"].chmod(0)
+        r = kzqa(["ask", AMNESTY_Q, "--index", "rur"], c["env"], drop_dac=True)
+        assert r.returncode == 1
+        assert_one_line_error(r.stderr, "unreadable (Permission denied)")
+    finally:
+        c["folder"].chmod(0o755)
+        c["root"].chmod(0o755)
+        (c["folder"] / "manifest.json").chmod(0o644)
+    ask_small(c, expect_rebuild=False)  # all still there
+
+
+def test_i_read_only_index_is_served_and_checked(small, tmp_path, permissions_are_real):
+    c = copy_small(small, tmp_path / "root")
+    (c["root"] / ".rur.lock").unlink(missing_ok=True)
+    folders = [p for p in [c["root"], *c["folder"].rglob("*")] if p.is_dir()] + [c["folder"]]
+    for folder in folders:
+        folder.chmod(0o555)
+    try:
+        r = kzqa(["ask", AMNESTY_Q, "--index", "rur", "--json"], c["env"], drop_dac=True)
+        assert r.returncode == 0, r.stderr
+        assert "4,217" in json.loads(r.stdout)["answer"]["text"]
+        r = kzqa(["index", str(small["src"]), "--name", "rur"], c["env"], drop_dac=True)
+        assert r.returncode == 0 and b"is up to date" in r.stdout, r.stderr
+        r = kzqa(["index", str(small["src"]), "--name", "rur", "--rebuild"], c["env"], drop_dac=True)
+        assert r.returncode == 1
+        assert_one_line_error(r.stderr, "cannot write index folder", "Permission denied")
+    finally:
+        for folder in folders:
+            folder.chmod(0o755)
+    assert not list(c["folder"].glob("data-*.partial"))
+
+
+# ---------------------------------------------------------------- killed and concurrent builds
+
+def _wait_for(log: Path, text: str, timeout: float = 240.0, proc: subprocess.Popen | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if text in log.read_text(errors="replace"):
+            return
+        if proc is not None and proc.poll() is not None:
+            raise AssertionError(f"process ended before {text!r}: {log.read_text(errors='replace')}")
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {text!r}: {log.read_text(errors='replace')}")
+
+
+# lock: nothing written yet; partial: an empty partial data folder; embed: mid-embedding; swap:
+# a complete data folder the manifest does not name yet; replace: the new manifest written to its
+# temporary file, not yet renamed. Plus one kill at a random (seeded) moment of the build.
+KILL_STAGES = ["lock", "partial", "embed", "swap", "replace"]
+RANDOM_KILLS = [random.Random(2011).uniform(1.0, 8.0)]
+
+
+def test_i_build_killed_at_any_point_loses_nothing(small, tmp_path):
+    """kill -9 a rebuild at each stage (and at a random moment): the index it was replacing is
+    served as before (or, had the build finished, the complete new one), unchanged byte for
+    byte, and the next `kzqa index` removes what the dead build left."""
+    runs = []
+    for label in KILL_STAGES + [f"random-{i}" for i in range(len(RANDOM_KILLS))]:
+        c = copy_small(small, tmp_path / label)
+        c["label"] = label
+        c["before_manifest"] = (c["folder"] / "manifest.json").read_bytes()
+        c["before"] = tree_digest(c["folder"])
+        env = dict(c["env"])
+        if not label.startswith("random"):
+            env["KZQA_TEST_PAUSE_AT"] = label
+        c["log"] = tmp_path / f"{label}.log"
+        with open(c["log"], "wb") as err:
+            c["proc"] = subprocess.Popen(
+                [sys.executable, "-m", "qa.cli", "index", str(small["src"]), "--name", "rur", "--rebuild"],
+                stdout=subprocess.DEVNULL, stderr=err, env=env,
+            )
+        c["started"] = time.monotonic()
+        runs.append(c)
+    try:
+        for c in runs:
+            if c["label"].startswith("random"):
+                delay = RANDOM_KILLS[int(c["label"].split("-")[1])]
+                time.sleep(max(0.0, c["started"] + delay - time.monotonic()))
+            else:
+                _wait_for(c["log"], f"test pause at {c['label']}", proc=c["proc"])
+            c["proc"].send_signal(signal.SIGKILL)
+            c["proc"].wait()
+    finally:
+        for c in runs:
+            with contextlib.suppress(ProcessLookupError):
+                c["proc"].kill()
+            c["proc"].wait()
+    for c in runs:
+        label = c["label"]
+        manifest_now = (c["folder"] / "manifest.json").read_bytes()
+        swapped = manifest_now != c["before_manifest"]
+        assert not swapped or label.startswith("random"), label
+        if not swapped:  # everything the index had is still there, byte for byte
+            now = tree_digest(c["folder"])
+            assert {k: v for k, v in now.items() if k in c["before"]} == c["before"], label
+        obj, said = ask_small(c, expect_rebuild=False)
+        assert "4,217" in obj["answer"]["text"], label
+        leftovers = [p.name for p in c["folder"].iterdir() if p.name != "manifest.json"]
+        r = run(["index", str(small["src"]), "--name", "rur"], c["env"])
+        assert r.exit_code == 0 and "is up to date" in r.stdout, (label, r.output)
+        assert "waiting" not in r.stderr  # a dead build holds no lock
+        m = json.loads((c["folder"] / "manifest.json").read_text())
+        keep = {m["data_dir"], m.get("previous_data_dir")}
+        expected_left = sorted(n for n in leftovers if n not in keep)
+        if label in ("partial", "embed", "swap", "replace"):
+            assert expected_left, (label, leftovers)
+        if expected_left:
+            assert f"removed {len(expected_left)} leftover(s)" in r.stderr, (label, r.stderr)
+        assert sorted(p.name for p in c["folder"].iterdir()) == sorted({"manifest.json"} | {k for k in keep if k}), label
+
+
+def test_i_two_builds_at_once_the_second_waits_and_does_not_build_again(small, tmp_path):
+    c = copy_small(small, tmp_path / "root")
+    before = read_manifest(resolve_location(c["root"], "rur")).data_dir
+    cmd = [sys.executable, "-m", "qa.cli", "index", str(small["src"]), "--name", "rur", "--rebuild"]
+    log_a, log_b = tmp_path / "a.log", tmp_path / "b.log"
+    with open(log_a, "wb") as ea, open(log_b, "wb") as eb:
+        a = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=ea, env={**c["env"], "KZQA_TEST_PAUSE_AT": "lock:3"})
+        _wait_for(log_a, "test pause at lock", proc=a)
+        b = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=eb, env=c["env"])
+        out_a, _ = a.communicate(timeout=300)
+        out_b, _ = b.communicate(timeout=300)
+    assert a.returncode == 0 and b.returncode == 0, (log_a.read_text(), log_b.read_text())
+    assert b"built index 'rur'" in out_a
+    assert "another kzqa process is building index 'rur'; waiting for it" in log_b.read_text()
+    assert b"was just built by another kzqa process" in out_b
+    after = read_manifest(resolve_location(c["root"], "rur"))
+    assert after.data_dir != before
+    assert sorted(p.name for p in c["folder"].glob("data-*")) == sorted([before, after.data_dir])
+    ask_small(c, expect_rebuild=False)
