@@ -1,0 +1,41 @@
+"""README.md stays true: its set-up commands are what CI runs, its library example runs and prints
+what its comments say."""
+
+import contextlib
+import io
+import re
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+README = (REPO / "README.md").read_text(encoding="utf-8")
+
+
+def code_blocks(lang):
+    return re.findall(rf"```{lang}\n(.*?)```", README, flags=re.S)
+
+
+def test_readme_opens_with_the_two_setup_commands_and_ci_runs_the_second():
+    first = code_blocks("bash")[0].strip().splitlines()
+    assert README.index("```bash") < README.index("\n## ")
+    assert len(first) == 2
+    assert first[0].endswith('kzqa ask "how many prisoners were released"')
+    assert first[1].startswith("pip install torch==2.13.0") and "pytest" in first[1]
+    ci = (REPO / ".ci" / "run").read_text()
+    assert first[1] in ci
+
+
+def test_library_example_prints_what_its_comments_say(cli_env, monkeypatch):
+    import qa
+    from qa import api
+
+    monkeypatch.setattr(api, "_cache", {})
+    block = next(b for b in code_blocks("python") if "import qa" in b)
+    expected = [m.group(1).strip() for m in re.finditer(r"#\s*(.+)$", block, flags=re.M)]
+    expected = [e for e in expected if not e.startswith(("builds", "load once"))]
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        exec(compile(block, "README.md", "exec"), {"qa": qa})
+    printed = out.getvalue()
+    for line in expected:
+        value = line.split(":")[0] if line.startswith("True") else line
+        assert value in printed, (value, printed)
