@@ -4,6 +4,7 @@ exactly this."""
 from __future__ import annotations
 
 import sys
+import unicodedata
 from collections.abc import Callable
 from pathlib import Path
 
@@ -45,7 +46,8 @@ RERANK_WEIGHTS = (0.45, 0.45, 0.05, 0.05)
 def validate_question(question: str) -> str:
     if not isinstance(question, str):
         raise KzqaError("the question must be text")
-    q = " ".join(question.split())
+    # control characters (a terminal escape, a NUL) become spaces: they must never reach the output
+    q = " ".join("".join(" " if unicodedata.category(ch) == "Cc" else ch for ch in question).split())
     if not q:
         raise KzqaError("the question is empty")
     if len(q) > MAX_QUESTION_CHARS:

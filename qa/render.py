@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from .answer import NOT_FOUND_MESSAGE, Answer, Passage
 from .chunking import short_heading
+from .report import UNSTRUCTURED_NUMBER
 
 if TYPE_CHECKING:  # pragma: no cover
     from .outline import Excerpt
@@ -43,6 +44,8 @@ def citation(section: str, headings: list[str], page_start: int, page_end: int, 
     if len(names) > 1 and section != "summary":
         names = names[1:]  # the lettered subsection or sub-heading already names the section
     shown = [_truncate(n, width) for n in names[:-1]] + [names[-1]] if names else []
+    if section == UNSTRUCTURED_NUMBER:  # a document without sections: its title, no §
+        return " › ".join(shown) + f" — {pages_label(page_start, page_end)}"
     label = "§" + section if section != "summary" else "Executive Summary"
     body = " › ".join(shown) if section != "summary" else ""
     return f"{label} {body}".rstrip() + f" — {pages_label(page_start, page_end)}"

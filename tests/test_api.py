@@ -54,3 +54,22 @@ def test_top_level_ask_uses_a_cached_index(index_dir):
 def test_public_names_are_exported():
     for name in qa.__all__:
         assert getattr(qa, name) is not None
+
+
+def test_control_characters_never_reach_the_answer(index):
+    a = index.ask("how many\x1b[31m prisoners\x00 were released")
+    assert "\x1b" not in a.question and "\x00" not in a.question
+    assert "\x1b" not in qa_json(a)
+
+
+def qa_json(answer):
+    from qa.render import answer_json
+
+    return answer_json(answer)
+
+
+def test_citation_of_a_document_without_sections():
+    from qa.render import citation
+
+    assert citation("text", ["notes"], 1, 2) == "notes — pp. 1–2"
+    assert citation("1.c", ["Section 1. X", "c. Torture", "Prison Conditions"], 5, 5) == "§1.c Torture › Prison Conditions — p. 5"
