@@ -567,17 +567,30 @@ def _write_build(loc, report, read_path, src_path, kind, params, progress, old) 
         tokens = [tokenize(c.index_text, **lex) for c in chunks]
         sentence_tokens = [[tokenize(s.text, **lex) for s in c.sentences] for c in chunks]
         sentence_texts = [s.text for c in chunks for s in c.sentences]
-        progress("load model", 0, 1)
-        encoder = _reference_encoder(ReferenceEncoder)
-        progress("load model", 1, 1)
         texts = [c.index_text for c in chunks] + sentence_texts
         vectors = np.zeros((len(texts), 384), dtype=np.float32)
+        # Text embedded by the previous build with the same model is not embedded again (the
+        # model is not even loaded when nothing is new): a rebuild after an upgrade is quick.
+        cache = _cached_vectors(loc, old)
+        # embedded in order of length, so that each batch pads little
+        todo = sorted((i for i, t in enumerate(texts) if t not in cache), key=lambda i: len(texts[i]))
+        for i, t in enumerate(texts):
+            if t in cache:
+                vectors[i] = cache[t]
+        if todo:
+            progress("load model", 0, 1)
+            encoder = _reference_encoder(ReferenceEncoder)
+            progress("load model", 1, 1)
         step = 64
-        for start in range(0, len(texts), step):
-            vectors[start : start + step] = encoder.encode(texts[start : start + step])
-            progress("embed", min(start + step, len(texts)), len(texts))
+        for start in range(0, len(todo), step):
+            batch = todo[start : start + step]
+            vectors[batch] = encoder.encode([texts[i] for i in batch])
+            progress("embed", min(start + step, len(todo)), len(todo))
             if start == 0:
                 _test_pause("embed")
+        if not todo:
+            progress("embed", len(texts), len(texts))
+            _test_pause("embed")
         vectors, sentence_vectors = vectors[: len(chunks)], vectors[len(chunks) :]
         with open(partial / "report.json", "w", encoding="utf-8") as f:
             json.dump(_report_to_json(report), f, ensure_ascii=False)
@@ -639,6 +652,24 @@ def _write_build(loc, report, read_path, src_path, kind, params, progress, old) 
     _test_pause("done")
     cleaned = _prune(loc, keep={final.name, old.data_dir if old else ""})
     return Manifest(manifest), cleaned
+
+
+def _cached_vectors(loc: IndexLocation, old: Manifest | None) -> dict[str, np.ndarray]:
+    """text -> vector from the previous build of this index, when it used the same model and
+    its files verify; empty otherwise (then everything is embedded afresh)."""
+    if old is None or old.data.get("model") != model_fingerprint():
+        return {}
+    try:
+        stored = read_index(loc, old)
+    except (KzqaError, OSError, ValueError):
+        return {}
+    cache: dict[str, np.ndarray] = {}
+    for chunk, vector in zip(stored.chunks, stored.vectors):
+        cache[chunk.index_text] = vector
+    sentences = [s.text for c in stored.chunks for s in c.sentences]
+    for text, vector in zip(sentences, stored.sentence_vectors):
+        cache[text] = vector
+    return cache
 
 
 def _reuse_onnx(loc: IndexLocation, old: Manifest | None, target: Path) -> bool:

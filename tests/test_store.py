@@ -201,3 +201,13 @@ def test_unwritable_root_gives_a_clear_error(tmp_path):
     blocker.write_text("x")
     with pytest.raises(KzqaError, match="cannot write index folder"):
         build_index(index_dir=blocker / "sub")
+
+
+def test_rebuild_reuses_embeddings_of_unchanged_text(index_copy, index):
+    """A rebuild with the same model embeds nothing again (no model load) and gets the same vectors."""
+    said = []
+    result = build_index(index_dir=index_copy, rebuild=True, progress=lambda step, d, n: said.append(step))
+    assert result.built and "load model" not in said
+    stored = open_index(index_copy, auto_build=False, notify=None)
+    assert np.array_equal(stored.vectors, index.stored.vectors)
+    assert np.array_equal(stored.sentence_vectors, index.stored.sentence_vectors)
