@@ -16,7 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from qa.api import FOUND_THRESHOLD, load_index  # noqa: E402
+from qa.api import FOUND_THRESHOLD, FOUND_THRESHOLD_LEXICAL, load_index  # noqa: E402
 from qa.evaluate import load_eval_set, markdown_table  # noqa: E402
 
 KEEP_ANSWERED = 0.97
@@ -37,7 +37,7 @@ def main() -> None:
     conf = {it.id: index.ask(it.question, mode=args.mode).confidence for it in items}
     pos = [conf[it.id] for it in items if it.answerable]
     neg = [conf[it.id] for it in items if not it.answerable]
-    print(f"{len(pos)} answerable, {len(neg)} unanswerable; confidence AUC {auc(pos, neg):.3f}; current threshold {FOUND_THRESHOLD}")
+    print(f"{len(pos)} answerable, {len(neg)} unanswerable; confidence AUC {auc(pos, neg):.3f}; current threshold {FOUND_THRESHOLD_LEXICAL if args.mode == 'bm25' else FOUND_THRESHOLD}")
     rows, best = [], None
     for t in [x / 100 for x in range(30, 71, 2)]:
         abstained_neg = sum(c < t for c in neg)

@@ -36,6 +36,9 @@ MAX_QUESTION_CHARS = 10_000
 CANDIDATES = 10  # passages whose sentences compete for the answer (and that rerank reorders)
 # Abstention: the best sentence's evidence score below this means "not in the report".
 FOUND_THRESHOLD = 0.46  # calibrated: benchmarks/calibrate_abstention.py
+# bm25 mode has no query vector, so its confidence is word coverage alone: a weaker signal,
+# calibrated the same way (python benchmarks/calibrate_abstention.py --mode bm25)
+FOUND_THRESHOLD_LEXICAL = 0.30
 # Sentence score = weights of (dense cosine, sentence BM25 / best, passage score normalised)
 SENTENCE_WEIGHTS = (0.5, 0.3, 0.2)
 # Rerank = weights of (fused passage score normalised, best sentence score, heading overlap,
@@ -163,7 +166,7 @@ class Index:
         chunk_ids = [c.id for c in self.chunks]
         candidates = choose_answers(q, qtype, ranked_sentences, chunk_ids)
         confidence = self._confidence(q, qvec, ranked_sentences)
-        found = confidence >= FOUND_THRESHOLD
+        found = confidence >= (FOUND_THRESHOLD_LEXICAL if qvec is None else FOUND_THRESHOLD)
         top = ranked_sentences[0] if ranked_sentences else None
         if candidates:
             best = candidates[0]

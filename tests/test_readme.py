@@ -39,3 +39,19 @@ def test_library_example_prints_what_its_comments_say(cli_env, monkeypatch):
     for line in expected:
         value = line.split(":")[0] if line.startswith("True") else line
         assert value in printed, (value, printed)
+
+
+def test_readme_ask_examples_print_what_they_show(cli_env):
+    """Every ```console block that runs `kzqa ask` shows that command's real output."""
+    import subprocess
+
+    blocks = []
+    for body in README.split("```console\n")[1:]:
+        lines = body.split("\n```", 1)[0].split("\n")
+        if lines[0].startswith("$ kzqa ask ") and len(lines) > 1 and not lines[1].startswith("$ "):
+            blocks.append((lines[0][2:], "\n".join(lines[1:]) + "\n"))
+    assert len(blocks) >= 3
+    for command, expected in blocks:
+        out = subprocess.run(["bash", "-c", command], capture_output=True, text=True, env=cli_env, timeout=120)
+        assert out.returncode == 0, (command, out.stderr)
+        assert out.stdout == expected, command
