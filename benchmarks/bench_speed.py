@@ -69,7 +69,7 @@ def main() -> None:
 
     from qa.api import Index
     from qa.evaluate import load_eval_set
-    from qa.store import build_index, open_index
+    from qa.store import open_index
 
     work = Path(tempfile.mkdtemp(prefix="kzqa-bench-"))
     index_dir = work / "index"

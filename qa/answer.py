@@ -45,7 +45,6 @@ SENTENCE_STARTERS = frozenset(
     "the a an in on at during according after although however as by for from this these those there it its "
     "while when since under other some many most all several both each".split()
 )
-COUNTING_HINT = re.compile(r"\b(how many|how much|number of|what number|how long|what percentage|what percent|what share|what proportion|what fraction)\b", re.I)
 
 
 WH_WORD = re.compile(r"\b(how|what|which|who|whom|whose|when|where|why|whether|does|do|did|is|are|was|were|can|could|has|have|had|will|should)\b", re.I)
@@ -207,11 +206,13 @@ KINDS_BY_TYPE = {
 }
 
 
-def extract_spans(sentence: str, qtype: str, question: str) -> list[Span]:
+def spans_of(sentence: str, qtype: str, profile: QuestionProfile) -> list[Span]:
     """Typed candidate answers in `sentence`, excluding what the question itself says."""
-    profile = profile_question(question)
-    kinds = KINDS_BY_TYPE.get(qtype, ())
-    return [span for kind in kinds for span in EXTRACTORS[kind](sentence, profile)]
+    return [span for kind in KINDS_BY_TYPE.get(qtype, ()) for span in EXTRACTORS[kind](sentence, profile)]
+
+
+def extract_spans(sentence: str, qtype: str, question: str) -> list[Span]:
+    return spans_of(sentence, qtype, profile_question(question))
 
 
 def _trim_quantity(text: str) -> str:
@@ -263,9 +264,9 @@ def _locality(sentence: str, span: Span, profile: QuestionProfile, window: int =
     return sum(best.values()) / len(profile.tokens)
 
 
-def score_span(sentence: str, span: Span, profile: QuestionProfile) -> float:
+def score_span(sentence: str, span: Span, profile: QuestionProfile, locality: float | None = None) -> float:
     """How well a span answers: its neighbourhood, its own words, and the unit the question wants."""
-    score = 0.4 * _locality(sentence, span, profile)
+    score = 0.4 * (_locality(sentence, span, profile) if locality is None else locality)
     own = _content_words(span.text)
     if span.kind == "quantity":
         if own & profile.tokens:
@@ -313,23 +314,19 @@ OPEN_MIN_LOCALITY = 0.3
 
 
 def choose_answers(
-    question: str, qtype: str, sentences: list[ScoredSentence], passage_ids: list[str], top_sentences: int = 5
+    profile: QuestionProfile, sentences: list[ScoredSentence], passage_ids: list[str], top_sentences: int = 5
 ) -> list[Candidate]:
     """Candidate short answers from the best sentences, best first, one per distinct value."""
-    profile = profile_question(question)
-    extraction_type = qtype
-    if qtype == "what" and profile.keyword_query:
-        extraction_type = "open"
-    kinds = KINDS_BY_TYPE.get(extraction_type, ())
+    extraction_type = "open" if profile.type == "what" and profile.keyword_query else profile.type
     candidates: list[Candidate] = []
     seen: set[str] = set()
     for rank, s in enumerate(sentences[:top_sentences]):
-        spans = [span for kind in kinds for span in EXTRACTORS[kind](s.text, profile)]
-        for sp in spans:
-            local = score_span(s.text, sp, profile)
+        for sp in spans_of(s.text, extraction_type, profile):
+            locality = _locality(s.text, sp, profile)
+            local = score_span(s.text, sp, profile, locality)
             if extraction_type == "open":
                 own_overlap = 0.2 if _content_words(sp.text) & profile.tokens else 0.0
-                if _locality(s.text, sp, profile) + own_overlap < OPEN_MIN_LOCALITY:
+                if locality + own_overlap < OPEN_MIN_LOCALITY:
                     continue
             key = re.sub(r"\W+", " ", sp.text.lower()).strip()
             if key in seen:

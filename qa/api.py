@@ -3,7 +3,6 @@ exactly this."""
 
 from __future__ import annotations
 
-import sys
 import unicodedata
 from collections.abc import Callable
 from pathlib import Path
@@ -11,20 +10,19 @@ from pathlib import Path
 import numpy as np
 
 from .answer import (
-    EXTRACTORS,
-    KINDS_BY_TYPE,
     Answer,
     Candidate,
     Passage,
+    QuestionProfile,
     ScoredSentence,
     choose_answers,
     profile_question,
-    question_type,
+    spans_of,
 )
 from .chunking import Chunk
 from .dense import DenseIndex, QueryEncoder
 from .errors import KzqaError
-from .lexical import LexicalIndex, tokenize
+from .lexical import LexicalIndex
 from .report import Report
 from .retrieve import MODES as RETRIEVAL_MODES
 from .retrieve import Hit, Retriever, minmax
@@ -86,6 +84,8 @@ class Index:
             self.sentence_chunk.extend([ci] * len(chunk.sentences))
             self.chunk_sentences.append(list(range(start, len(self.sentence_chunk))))
         self.sentences = [s for c in self.chunks for s in c.sentences]
+        self.chunk_ids = [c.id for c in self.chunks]
+        self._heading_tokens: dict[int, set[str]] = {}  # chunk index -> tokens of its heading path, filled on use
         self.sentence_lexical = LexicalIndex([t for ts in stored.sentence_tokens for t in ts], **self.lexical_settings)
         self.sentence_vectors = stored.sentence_vectors
 
@@ -105,8 +105,14 @@ class Index:
         return self.manifest["name"]
 
     def search(self, question: str, k: int = 3, mode: str = DEFAULT_MODE) -> list[Hit]:
-        """Ranked passages only (no answer extraction)."""
-        return self.ask(question, k=k, mode=mode).hits
+        """Ranked passages only (no answer extraction, except where rerank needs its sentences)."""
+        if mode == "rerank":
+            return self.ask(question, k=k, mode=mode).hits
+        q = validate_question(question)
+        validate_k(k)
+        if mode not in MODES:
+            raise KzqaError(f"unknown mode {mode!r}; choose from {', '.join(MODES)}")
+        return self.retriever.search(q, k=k, mode=mode)
 
     def _query_vector(self, question: str, mode: str) -> np.ndarray | None:
         return None if mode == "bm25" else self.encoder.encode([question])[0]
@@ -133,8 +139,9 @@ class Index:
             if ci not in best_in_chunk or sc > best_in_chunk[ci][0]:
                 best_in_chunk[ci] = (float(sc), sid)
 
+        profile = profile_question(q)
         if mode == "rerank":
-            final = self._rerank(q, [int(ci) for ci in pool], passage_norm, best_in_chunk)
+            final = self._rerank(profile, [int(ci) for ci in pool], passage_norm, best_in_chunk)
             ranked = sorted(final, key=lambda ci: -final[ci])[:k]
             scores = final
         else:
@@ -162,9 +169,8 @@ class Index:
              for sid, sc in zip(sent_ids, sent_scores)),
             key=lambda s: -s.score,
         )
-        qtype = question_type(q)
-        chunk_ids = [c.id for c in self.chunks]
-        candidates = choose_answers(q, qtype, ranked_sentences, chunk_ids)
+        qtype = profile.type
+        candidates = choose_answers(profile, ranked_sentences, self.chunk_ids)
         confidence = self._confidence(q, qvec, ranked_sentences)
         found = confidence >= (FOUND_THRESHOLD_LEXICAL if qvec is None else FOUND_THRESHOLD)
         top = ranked_sentences[0] if ranked_sentences else None
@@ -173,7 +179,7 @@ class Index:
             text, sentence, page, pid = best.text, best.sentence, best.page, best.passage_id
             alternatives = self._alternatives(qtype, candidates)
         elif top is not None:
-            text, sentence, page, pid = None, top.text, top.page, chunk_ids[top.chunk_index]
+            text, sentence, page, pid = None, top.text, top.page, self.chunk_ids[top.chunk_index]
             alternatives = []
         else:  # pragma: no cover - an index always has sentences
             text = sentence = page = pid = None
@@ -185,19 +191,18 @@ class Index:
         )
         return answer
 
-    def _rerank(self, q: str, pool: list[int], passage_norm: np.ndarray, best_in_chunk: dict) -> dict[int, float]:
+    def _rerank(self, profile: QuestionProfile, pool: list[int], passage_norm: np.ndarray, best_in_chunk: dict) -> dict[int, float]:
         """Reorder the candidate passages without a cross-encoder: a passage is as good as its best
         sentence, helped by headings that share the question's words and by holding an answer of
         the kind the question asks for."""
-        profile = profile_question(q)
-        kinds = KINDS_BY_TYPE.get(profile.type, ())
         w_passage, w_sentence, w_heading, w_typed = RERANK_WEIGHTS
         out = {}
         for ci in pool:
             best_score, sid = best_in_chunk[ci]
-            heading_tokens = set(self.sentence_lexical.query_tokens(self.chunks[ci].heading_text))
-            heading = len(profile.tokens & heading_tokens) / len(profile.tokens) if profile.tokens else 0.0
-            typed = 1.0 if kinds and any(EXTRACTORS[kind](self.sentences[sid].text, profile) for kind in kinds) else 0.0
+            if ci not in self._heading_tokens:
+                self._heading_tokens[ci] = set(self.sentence_lexical.query_tokens(self.chunks[ci].heading_text))
+            heading = len(profile.tokens & self._heading_tokens[ci]) / len(profile.tokens) if profile.tokens else 0.0
+            typed = 1.0 if spans_of(self.sentences[sid].text, profile.type, profile) else 0.0
             out[ci] = w_passage * float(passage_norm[ci]) + w_sentence * best_score + w_heading * heading + w_typed * typed
         return out
 
@@ -218,9 +223,11 @@ class Index:
         question's content words they contain."""
         if not ranked:
             return 0.0
-        q_tokens = set(tokenize(q))
+        # the sentences' tokens were made at build time, with the settings the query uses here
+        q_tokens = set(self.sentence_lexical.query_tokens(q))
         top = ranked[:3]
-        coverage = max((len(q_tokens & set(tokenize(s.text))) / len(q_tokens)) if q_tokens else 0.0 for s in top)
+        sentence_tokens = self.sentence_lexical.doc_tokens
+        coverage = max((len(q_tokens & set(sentence_tokens[s.sid])) / len(q_tokens)) if q_tokens else 0.0 for s in top)
         if qvec is None:
             return coverage
         best_cos = max(float(self.sentence_vectors[s.sid] @ qvec) for s in top)
@@ -255,6 +262,3 @@ def ask(question: str, k: int = 3, mode: str = DEFAULT_MODE, index_dir: str | Pa
     """Answer one question from the (cached) index: `qa.ask("how many prisoners were released")`."""
     return load_index(index_dir, name).ask(question, k=k, mode=mode)
 
-
-def _stderr(msg: str) -> None:  # pragma: no cover
-    print(f"kzqa: {msg}", file=sys.stderr)

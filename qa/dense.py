@@ -74,9 +74,6 @@ class ReferenceEncoder:
     name = "sentence-transformers"
 
     def __init__(self) -> None:
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-        os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
         quiet_transformers()
         from sentence_transformers import SentenceTransformer
 

@@ -126,12 +126,13 @@ class LexicalIndex:
         """Tokenise a query the way the documents were tokenised."""
         return tokenize(text, stem=self.stem, stop_words=self.stop_words)
 
+    def _known_terms(self, query_tokens: Sequence[str]) -> list[str]:
+        return [t for t in query_tokens if t in self._vocab] if self.doc_tokens else []
+
     def scores(self, query_tokens: Sequence[str]) -> np.ndarray:
-        terms = [t for t in query_tokens if t in self._vocab]
-        if not terms or not self.doc_tokens:
-            return np.zeros(len(self.doc_tokens), dtype=np.float32)
         if self._postings is None:
-            return np.asarray(self._bm25.get_scores(terms), dtype=np.float32)[: len(self.doc_tokens)]
+            return self.reference_scores(query_tokens)
+        terms = self._known_terms(query_tokens)
         out = np.zeros(len(self.doc_tokens), dtype=np.float64)
         for term in terms:  # a repeated query term counts again, as in rank_bm25
             ids, weights = self._postings[term]
@@ -139,8 +140,8 @@ class LexicalIndex:
         return out.astype(np.float32)
 
     def reference_scores(self, query_tokens: Sequence[str]) -> np.ndarray:
-        """rank_bm25's own scoring, for parity tests."""
-        terms = [t for t in query_tokens if t in self._vocab]
-        if not terms or not self.doc_tokens:
+        """rank_bm25's own scoring: the scorer of BM25+ and BM25L, and the reference in parity tests."""
+        terms = self._known_terms(query_tokens)
+        if not terms:
             return np.zeros(len(self.doc_tokens), dtype=np.float32)
         return np.asarray(self._bm25.get_scores(terms), dtype=np.float32)[: len(self.doc_tokens)]

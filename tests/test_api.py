@@ -73,3 +73,11 @@ def test_citation_of_a_document_without_sections():
 
     assert citation("text", ["notes"], 1, 2) == "notes — pp. 1–2"
     assert citation("1.c", ["Section 1. X", "c. Torture", "Prison Conditions"], 5, 5) == "§1.c Torture › Prison Conditions — p. 5"
+
+
+def test_search_ranks_as_ask_does(index):
+    for mode in ("bm25", "dense", "hybrid", "rerank"):
+        hits = index.search("prisoner amnesty", k=5, mode=mode)
+        passages = index.ask("prisoner amnesty", k=5, mode=mode).passages
+        assert [h.chunk.id for h in hits] == [p.id for p in passages], mode
+        assert [h.rank for h in hits] == [1, 2, 3, 4, 5]

@@ -8,14 +8,13 @@ import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from qa import store
 from qa.chunking import ChunkingParams
-from qa.errors import IndexDamaged, KzqaError
+from qa.errors import KzqaError
 from qa.store import build_index, open_index, read_manifest, resolve_location
 
 
