@@ -1,6 +1,8 @@
 """Calibrate the abstention threshold ("The report does not appear to answer this.").
 
-    python benchmarks/calibrate_abstention.py [--mode hybrid]
+    python benchmarks/calibrate_abstention.py [--mode hybrid] [--fit-on original,user-dev]
+
+Fits on the original set and the user set's dev split (never on test: it refuses).
 
 For each candidate threshold on the answer confidence, prints abstention precision and recall on
 the eval set's unanswerable items and the share of answerable items still answered. kzqa's
@@ -17,7 +19,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from qa.api import FOUND_THRESHOLD, FOUND_THRESHOLD_LEXICAL, load_index  # noqa: E402
-from qa.evaluate import load_eval_set, markdown_table  # noqa: E402
+from qa.evalset import FIT_DEFAULT, load_fit_items  # noqa: E402
+from qa.evaluate import markdown_table  # noqa: E402
 
 KEEP_ANSWERED = 0.97
 
@@ -31,8 +34,10 @@ def auc(pos: list[float], neg: list[float]) -> float:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--mode", default="hybrid")
+    ap.add_argument("--fit-on", default=FIT_DEFAULT, help="comma list of original, user-dev (test is refused)")
     args = ap.parse_args()
-    items = load_eval_set()
+    items = load_fit_items(args.fit_on, "calibrate the abstention threshold")
+    print(f"fitting on: {args.fit_on}")
     index = load_index()
     conf = {it.id: index.ask(it.question, mode=args.mode).confidence for it in items}
     pos = [conf[it.id] for it in items if it.answerable]

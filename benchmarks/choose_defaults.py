@@ -1,6 +1,8 @@
 """The ablations that chose kzqa's retrieval defaults, measured on the eval set in one run.
 
-    python benchmarks/choose_defaults.py [--quick]
+    python benchmarks/choose_defaults.py [--quick] [--fit-on original,user-dev]
+
+Measured on the original set and the user set's dev split (never on test: it refuses).
 
 Prints one table per question: chunk size (needs one index build per size), BM25 variant and
 tokeniser, fusion method and parameter. The figures are recorded in eval/README.md.
@@ -18,7 +20,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from qa.api import Index  # noqa: E402
 from qa.chunking import ChunkingParams  # noqa: E402
-from qa.evaluate import evaluate_config, load_eval_set, markdown_table  # noqa: E402
+from qa.evalset import FIT_DEFAULT, load_fit_items  # noqa: E402
+from qa.evaluate import evaluate_config, markdown_table  # noqa: E402
 from qa.lexical import LexicalIndex, tokenize  # noqa: E402
 from qa.store import build_index, open_index  # noqa: E402
 
@@ -47,8 +50,10 @@ def relex(index: Index, **settings) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="skip the chunk-size builds")
+    ap.add_argument("--fit-on", default=FIT_DEFAULT, help="comma list of original, user-dev (test is refused)")
     args = ap.parse_args()
-    items = load_eval_set()
+    items = load_fit_items(args.fit_on, "run ablations")
+    print(f"measured on: {args.fit_on}")
     out = Path(tempfile.mkdtemp(prefix="kzqa-ablate-"))
     print(f"{len(items)} eval items; TREC files under {out}")
 

@@ -407,49 +407,73 @@ def batch(file, output, k, mode, fmt, index_dir, index_name):
 
 
 @cli.command("eval")
-@click.option("--questions", type=click.Path(path_type=Path, dir_okay=False), default=None, help="Eval set (JSONL) [default: eval/questions.jsonl].")
+@click.option("--set", "which", type=click.Choice(["all", "original", "user"]), default="all", show_default=True,
+              help="Eval set: original (eval/questions.jsonl), user (eval/user-questions.jsonl, by split), or both.")
+@click.option("--split", type=click.Choice(["dev", "test"]), default=None, help="Only this split of the user set.")
+@click.option("--questions", type=click.Path(path_type=Path, dir_okay=False), default=None, help="Another eval set (JSONL) instead of the shipped ones.")
 @click.option("--mode", "modes", type=click.Choice(MODE_CHOICES), multiple=True, help="Configuration(s) to run [default: hybrid].")
 @click.option("--all-modes", is_flag=True, help="Run every configuration: bm25, dense, hybrid, rerank.")
 @click.option("-k", "k", type=click.IntRange(1, 1000), default=10, show_default=True, help="Passages ranked per question.")
-@click.option("--json", "as_json", is_flag=True, help="Print the table as JSON.")
-@click.option("--out", type=click.Path(path_type=Path, file_okay=False), default=None, help="Write qrels.txt, run-<mode>.txt, results.json, items.jsonl here.")
+@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
+@click.option("--out", type=click.Path(path_type=Path, file_okay=False), default=None, help="Write TREC qrels/runs per set, results.json, items.jsonl here.")
 @index_options
 @handle_errors
-def eval_cmd(questions, modes, all_modes, k, as_json, out, index_dir, index_name):
-    """Measure retrieval and answers on the eval set: one table row per configuration.
+def eval_cmd(which, split, questions, modes, all_modes, k, as_json, out, index_dir, index_name):
+    """Measure retrieval and answers: one row per configuration, a column group per eval set and
+    split (original, user-dev, user-test), 95 % bootstrap intervals, and a table by question style.
 
-    Ranking metrics (recall@k, MRR@10, nDCG@10) come from ir-measures over TREC qrels/run files.
+    Ranking metrics (recall@k, MRR@k, nDCG@k) come from ir-measures over TREC qrels/run files.
     The exit status is non-zero only on errors, never on low scores.
 
     \b
-    Example:
-      kzqa eval --all-modes --out eval/out
+    Examples:
+      kzqa eval --all-modes
+      kzqa eval --set user --split dev --mode hybrid
     """
     import tempfile
 
-    from .evaluate import load_eval_set, markdown_table, run_eval, table_rows, type_rows
+    from .evalset import default_questions_path, load_eval_set, select_split
+    from .evaluate import Group, run_eval
 
     if modes and all_modes:
         raise click.UsageError("--mode and --all-modes conflict; give one")
     chosen = list(MODE_CHOICES) if all_modes else (list(dict.fromkeys(modes)) or ["hybrid"])
-    items = load_eval_set(questions)
+    groups = None
+    if questions is not None:
+        items = load_eval_set(questions)
+        name = questions.stem
+        splits = sorted({it.split for it in items if it.split})
+        if split:
+            items = select_split(items, split)
+            if not items:
+                raise KzqaError(f"{questions} has no items in split {split!r}")
+        sets = {name: items}
+        if splits and not split:
+            groups = [Group(f"{name}-{s}", name, s) for s in splits]
+        elif split:
+            groups = [Group(f"{name}-{split}", name, split)]
+    else:
+        names = ["original", "user"] if which == "all" else [which]
+        sets = {n: load_eval_set(default_questions_path(n)) for n in names}
+        if split:
+            if "user" not in sets:
+                raise click.UsageError("--split applies to the user set; use --set user or --set all")
+            sets["user"] = select_split(sets["user"], split)
+            groups = [Group("original", "original")] if "original" in sets else []
+            groups.append(Group(f"user-{split}", "user", split))
     index = _load(index_dir, index_name)
     with tempfile.TemporaryDirectory(prefix="kzqa-eval-") as tmp:
         out_dir = out or Path(tmp)
         try:
-            results = run_eval(index, items, chosen, out_dir, k=k)
+            run = run_eval(index, sets, chosen, out_dir, k=k, groups=groups)
         except OSError as exc:
             raise KzqaError(f"cannot write eval files to {out_dir}: {exc.strerror or exc}") from None
     if as_json:
-        click.echo(json.dumps({"items": len(items), "k": k, "results": [r.row() for r in results]}, indent=1))
+        click.echo(json.dumps(run.to_dict(), indent=1))
         return
-    answerable = sum(it.answerable for it in items)
-    click.echo(f"{len(items)} questions ({answerable} answerable, {len(items) - answerable} not in the report), k={k}\n")
-    click.echo(markdown_table(*table_rows(results)))
-    click.echo("\nShort-answer (ans) and sentence (sent) accuracy by question type:\n")
-    click.echo(markdown_table(*type_rows(results)))
+    click.echo(run.report())
     if out:
-        click.echo(f"\nTREC files and results.json written to {out}")
+        click.echo(f"\nTREC files, results.json and items.jsonl written to {out}")
 
 
 def _complete_ref(ctx, param, incomplete):

@@ -117,6 +117,25 @@ def refuse_test_split(split: str | None, purpose: str) -> None:
         raise SystemExit(f"refusing to {purpose} on the test split: fit on dev (and the original set); test is only reported")
 
 
+FIT_DEFAULT = "original,user-dev"
+
+
+def load_fit_items(spec: str = FIT_DEFAULT, purpose: str = "fit") -> list[EvalItem]:
+    """The items a calibration, training or ablation script may look at: a comma list of
+    `original`, `user-dev` (never `user-test`, never the whole user set, which holds test)."""
+    items: list[EvalItem] = []
+    for part in [p.strip() for p in spec.split(",") if p.strip()]:
+        if part in ("user-test", "test"):
+            refuse_test_split("test", purpose)
+        if part == "original":
+            items += load_eval_set(default_questions_path("original"))
+        elif part in ("user-dev", "dev"):
+            items += select_split(load_eval_set(default_questions_path("user")), "dev")
+        else:
+            raise SystemExit(f"unknown item set {part!r} for {purpose}: use original and/or user-dev")
+    return items
+
+
 # ---------------------------------------------------------------- overlap
 
 def content_words(text: str) -> set[str]:

@@ -9,14 +9,20 @@ import pytest
 from qa.chunking import Chunk
 from qa.evaluate import (
     EvalItem,
-    answer_metrics,
+    ItemResult,
+    bootstrap_ci,
     contains_answer,
+    expected_calibration_error,
+    group_metrics,
     load_eval_set,
+    measure_names,
     ranking_metrics,
     relevant_chunks,
+    short_answer_correct,
     write_qrels,
     write_run,
 )
+from qa.evalset import default_questions_path
 from qa.report import Sentence, normalize_space
 
 EVAL = Path(__file__).resolve().parent.parent / "eval" / "questions.jsonl"
@@ -100,16 +106,43 @@ def test_answer_matching_and_abstention_figures():
     assert contains_answer("8,390 prisoners", ["8,390"])
     assert not contains_answer("2,142 prisoners", ["8,390"])
     assert not contains_answer(None, ["x"])
-    from qa.evaluate import ItemResult
+    # a short answer must hold the gold form without being a whole sentence
+    assert short_answer_correct("six", ["six"])
+    assert short_answer_correct("between 60,000 and 100,000", ["between 60,000 and 100,000"])
+    assert not short_answer_correct("60,000", ["between 60,000 and 100,000"])
+    assert not short_answer_correct("the Senate dismissed six of the country's 44 Supreme Court judges in April", ["six"])
 
-    def r(type_, found, ok=False):
-        return ItemResult("i", type_, found, None, None, [], [], ok, ok, 1.0, 10.0)
+    def r(type_, level, ok=False, conf=0.5):
+        return ItemResult("i", type_, level != "none", None, None, [], [], ok, ok, 1.0, 10.0, level=level, confidence=conf)
 
-    results = [r("numeric", True, True), r("numeric", False), r("unanswerable", False), r("unanswerable", True)]
-    m = answer_metrics(results)
-    assert m["answer_acc"] == 0.5  # one of two answerable items right
-    assert m["abstain_P"] == 0.5  # abstained twice, once rightly
-    assert m["abstain_R"] == 0.5  # one of two unanswerable items abstained
+    results = [r("numeric", "answer", True), r("numeric", "none"), r("numeric", "unsure", True),
+               r("unanswerable", "none"), r("unanswerable", "answer"), r("unanswerable", "unsure")]
+    m = group_metrics(results)
+    assert m["answer_acc"] == pytest.approx(2 / 3)  # two of three answerable items right
+    assert m["none_rate"] == pytest.approx(1 / 3) and m["unsure_rate"] == pytest.approx(1 / 3)
+    assert m["declined"] == pytest.approx(2 / 3)  # none or unsure on unanswerable items
+    assert m["abstain_P"] == 0.5  # said "none" twice, once rightly
+    assert m["abstain_R"] == pytest.approx(1 / 3)
+
+
+def test_metric_labels_follow_k():
+    assert measure_names(10) == ("R@1", "R@3", "R@5", "R@10", "RR@10", "nDCG@10")
+    assert measure_names(5) == ("R@1", "R@3", "R@5", "RR@5", "nDCG@5")
+    assert measure_names(2) == ("R@1", "R@2", "RR@2", "nDCG@2")
+
+
+def test_expected_calibration_error_by_hand():
+    # bin [0.2, 0.3): conf 0.25, 0.25, right 1 of 2 -> |0.5 - 0.25| = 0.25, weight 2/4
+    # bin [0.9, 1.0]: conf 1.0, 0.9, right 2 of 2 -> |1 - 0.95| = 0.05, weight 2/4
+    assert expected_calibration_error([0.25, 0.25, 1.0, 0.9], [True, False, True, True]) == pytest.approx(0.15)
+
+
+def test_bootstrap_interval_is_seeded_and_contains_the_mean():
+    values = [1.0] * 70 + [0.0] * 30
+    lo, hi = bootstrap_ci(values)
+    assert lo < 0.7 < hi and 0.55 < lo and hi < 0.85
+    assert bootstrap_ci(values) == (lo, hi)  # same seed, same interval
+    assert bootstrap_ci([1.0] * 10) == (1.0, 1.0)
 
 
 def test_kzqa_eval_writes_trec_files_and_a_table(cli_env, tmp_path):
@@ -122,11 +155,32 @@ def test_kzqa_eval_writes_trec_files_and_a_table(cli_env, tmp_path):
     out = tmp_path / "out"
     r = CliRunner().invoke(cli, ["eval", "--questions", str(small), "--all-modes", "--out", str(out)], env=cli_env)
     assert r.exit_code == 0, r.output
-    for name in ("qrels.txt", "run-bm25.txt", "run-dense.txt", "run-hybrid.txt", "run-rerank.txt", "results.json"):
-        assert (out / name).exists()
-    assert "| hybrid |" in r.stdout and "nDCG@10" in r.stdout
+    for name in ("qrels.txt", "run-bm25.txt", "run-dense.txt", "run-hybrid.txt", "run-rerank.txt"):
+        assert (out / "small" / name).exists()
+    assert (out / "results.json").exists() and (out / "items.jsonl").exists()
+    assert "| hybrid |" in r.stdout and "nDCG@10" in r.stdout and "small R@1" in r.stdout
     rows = json.loads((out / "results.json").read_text())["results"]
     assert [row["config"] for row in rows] == ["bm25", "dense", "hybrid", "rerank"]
-    assert all(0.0 <= row["R@10"] <= 1.0 for row in rows)
-    j = CliRunner().invoke(cli, ["eval", "--questions", str(small), "--json"], env=cli_env)
-    assert j.exit_code == 0 and json.loads(j.stdout)["results"][0]["config"] == "hybrid"
+    assert all(0.0 <= row["metrics"]["R@10"] <= 1.0 for row in rows)
+    lo, hi = rows[2]["ci95"]["R@1"]
+    assert lo <= rows[2]["metrics"]["R@1"] <= hi
+    j = CliRunner().invoke(cli, ["eval", "--questions", str(small), "--json", "-k", "5"], env=cli_env)
+    assert j.exit_code == 0
+    doc = json.loads(j.stdout)
+    assert doc["results"][0]["config"] == "hybrid" and "RR@5" in doc["results"][0]["metrics"]
+    assert "R@10" not in doc["results"][0]["metrics"]
+
+
+def test_kzqa_eval_groups_the_user_set_by_split_and_style(cli_env, tmp_path):
+    from click.testing import CliRunner
+
+    from qa.cli import cli
+
+    user = load_eval_set(default_questions_path("user"))
+    subset = tmp_path / "u.jsonl"
+    keep = [it.id for it in user if it.split == "dev"][:6] + [it.id for it in user if it.split == "test"][:6]
+    lines = [line for line in default_questions_path("user").read_text(encoding="utf-8").splitlines() if json.loads(line)["id"] in keep]
+    subset.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    r = CliRunner().invoke(cli, ["eval", "--questions", str(subset)], env=cli_env)
+    assert r.exit_code == 0, r.output
+    assert "u-dev R@1" in r.stdout and "u-test R@1" in r.stdout and "By style, u-test" in r.stdout
