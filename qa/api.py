@@ -1,47 +1,43 @@
 """The library API: load an index once, ask it many questions. The CLI and the eval runner use
-exactly this."""
+exactly this. Each stage lives in its own module; `Index.analyse` runs them in order:
+
+    question --qa/query.py--> Query (spelling corrected, the asking sentence, its profile)
+             --qa/retrieve.py--> every passage scored by several signals, fused (fitted weights)
+             --qa/select.py--> the sentences of the best passages scored (fitted model)
+             --qa/spans.py--> the short answer in the best sentence (fitted span ranker)
+             --qa/confidence.py--> a calibrated probability and the outcome: answer, unsure, none
+"""
 
 from __future__ import annotations
 
+import math
 import unicodedata
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from .answer import (
-    Answer,
-    Candidate,
-    Passage,
-    QuestionProfile,
-    ScoredSentence,
-    choose_answers,
-    profile_question,
-    spans_of,
-)
+from .answer import Answer, Candidate, Passage
 from .chunking import Chunk
+from .confidence import CONFIDENCE_FEATURES, confidence_features
 from .dense import DenseIndex, QueryEncoder
 from .errors import KzqaError
+from .late import content_vectors, maxsim
 from .lexical import LexicalIndex
+from .model import ModeModel, shipped_models, shipped_span_model
+from .query import Query, Speller, understand
 from .report import Report
-from .retrieve import MODES as RETRIEVAL_MODES
-from .retrieve import Hit, Retriever, minmax
+from .retrieve import MODE_SIGNALS, POOL, Hit, best_per_passage, fuse, minmax, normalised_signals
+from .select import SENTENCE_FEATURES, SentenceSignals, select_columns, sentence_features
+from .spans import ScoredSentence, choose_answers, looks_like_person, ranked_spans, spans_of
 from .store import StoredIndex, open_index
 
-MODES = RETRIEVAL_MODES + ("rerank",)
+MODES = ("bm25", "dense", "hybrid", "rerank")
 DEFAULT_MODE = "hybrid"
 MAX_QUESTION_CHARS = 10_000
 CANDIDATES = 10  # passages whose sentences compete for the answer (and that rerank reorders)
-# Abstention: the best sentence's evidence score below this means "not in the report".
-FOUND_THRESHOLD = 0.46  # calibrated: benchmarks/calibrate_abstention.py
-# bm25 mode has no query vector, so its confidence is word coverage alone: a weaker signal,
-# calibrated the same way (python benchmarks/calibrate_abstention.py --mode bm25)
-FOUND_THRESHOLD_LEXICAL = 0.30
-# Sentence score = weights of (dense cosine, sentence BM25 / best, passage score normalised)
-SENTENCE_WEIGHTS = (0.5, 0.3, 0.2)
-# Rerank = weights of (fused passage score normalised, best sentence score, heading overlap,
-# best sentence holds an answer of the asked type)
-RERANK_WEIGHTS = (0.45, 0.45, 0.05, 0.05)
+MAX_ALTERNATIVES = 3
 
 
 def validate_question(question: str) -> str:
@@ -64,10 +60,42 @@ def validate_k(k: int) -> int:
     return k
 
 
+def validate_mode(mode: str) -> str:
+    if mode not in MODES:
+        raise KzqaError(f"unknown mode {mode!r}; choose from {', '.join(MODES)}")
+    return mode
+
+
+@dataclass
+class Analysis:
+    """Everything one question's pass through the stages produced (what `ask` reads an Answer
+    from; what the training and ablation scripts read features from)."""
+
+    query: Query
+    mode: str
+    raw: dict[str, np.ndarray]  # passage signals, unnormalised
+    passage_features: np.ndarray  # (passages, signals of the mode), normalised
+    signal_names: tuple[str, ...]
+    fused: np.ndarray  # one score per passage
+    order: np.ndarray  # passages, best first (rerank: the pool reordered by its best sentences)
+    pool: list[int]  # the passages whose sentences compete
+    sids: list[int]  # candidate sentences
+    sentence_rows: np.ndarray  # (candidates, SENTENCE_FEATURES)
+    sentence_scores: np.ndarray | None = None
+    confidence_row: np.ndarray | None = None
+    confidence_score: float | None = None
+
+    @property
+    def best_sid(self) -> int | None:
+        if self.sentence_scores is None or not len(self.sids):
+            return None
+        return self.sids[int(np.argmax(self.sentence_scores))]
+
+
 class Index:
     """A loaded index: retrieval over passages, and answers with citations."""
 
-    def __init__(self, stored: StoredIndex) -> None:
+    def __init__(self, stored: StoredIndex, models: dict[str, ModeModel] | None = None) -> None:
         self.stored = stored
         self.chunks: list[Chunk] = stored.chunks
         self.report: Report = stored.report
@@ -75,19 +103,27 @@ class Index:
         self.encoder = QueryEncoder(stored.onnx_path)
         lex = self.manifest["lexical"]
         self.lexical_settings = dict(variant=lex["variant"], k1=lex["k1"], b=lex["b"], stem=lex["stem"], stop_words=lex["stop_words"])
-        self.retriever = Retriever(self.chunks, LexicalIndex(stored.tokens, **self.lexical_settings), DenseIndex(stored.vectors), self.encoder)
-        # sentence level: global ids in chunk order
-        self.sentence_chunk: list[int] = []
+        self.lexical = LexicalIndex(stored.tokens, **self.lexical_settings)
+        self.dense = DenseIndex(stored.vectors)
+        self.sentence_chunk = np.asarray([ci for ci, c in enumerate(self.chunks) for _ in c.sentences], dtype=np.int64)
         self.chunk_sentences: list[list[int]] = []
-        for ci, chunk in enumerate(self.chunks):
-            start = len(self.sentence_chunk)
-            self.sentence_chunk.extend([ci] * len(chunk.sentences))
-            self.chunk_sentences.append(list(range(start, len(self.sentence_chunk))))
+        start = 0
+        for chunk in self.chunks:
+            self.chunk_sentences.append(list(range(start, start + len(chunk.sentences))))
+            start += len(chunk.sentences)
         self.sentences = [s for c in self.chunks for s in c.sentences]
         self.chunk_ids = [c.id for c in self.chunks]
-        self._heading_tokens: dict[int, set[str]] = {}  # chunk index -> tokens of its heading path, filled on use
-        self.sentence_lexical = LexicalIndex([t for ts in stored.sentence_tokens for t in ts], **self.lexical_settings)
+        sentence_tokens = [t for ts in stored.sentence_tokens for t in ts]
+        self.sentence_lexical = LexicalIndex(sentence_tokens, **self.lexical_settings)
+        self.sentence_term_sets = [frozenset(t) for t in sentence_tokens]
         self.sentence_vectors = stored.sentence_vectors
+        self.token_vectors = stored.token_vectors
+        self.token_offsets = stored.token_offsets
+        self._models = models
+        self._speller: Speller | None = None
+        self._heading_terms: dict[int, frozenset] = {}
+        n = max(1, len(self.sentences))
+        self._unknown_idf = math.log(1.0 + (n + 0.5) / 0.5)
 
     @classmethod
     def load(
@@ -104,147 +140,184 @@ class Index:
     def name(self) -> str:
         return self.manifest["name"]
 
-    def search(self, question: str, k: int = 3, mode: str = DEFAULT_MODE) -> list[Hit]:
-        """Ranked passages only (no answer extraction, except where rerank needs its sentences)."""
-        if mode == "rerank":
-            return self.ask(question, k=k, mode=mode).hits
-        q = validate_question(question)
-        validate_k(k)
-        if mode not in MODES:
-            raise KzqaError(f"unknown mode {mode!r}; choose from {', '.join(MODES)}")
-        return self.retriever.search(q, k=k, mode=mode)
+    @property
+    def models(self) -> dict[str, ModeModel]:
+        if self._models is None:
+            self._models = shipped_models()
+        return self._models
 
-    def _query_vector(self, question: str, mode: str) -> np.ndarray | None:
-        return None if mode == "bm25" else self.encoder.encode([question])[0]
+    @property
+    def speller(self) -> Speller:
+        if self._speller is None:
+            vocab = self.lexical._vocab
+            self._speller = Speller.from_texts((c.index_text for c in self.chunks), lambda w: any(t in vocab for t in self.lexical.query_tokens(w)))
+        return self._speller
 
-    def ask(self, question: str, k: int = 3, mode: str = DEFAULT_MODE) -> Answer:
-        q = validate_question(question)
-        validate_k(k)
-        if mode not in MODES:
-            raise KzqaError(f"unknown mode {mode!r}; choose from {', '.join(MODES)}")
-        retrieval_mode = "hybrid" if mode == "rerank" else mode
-        qvec = self._query_vector(q, retrieval_mode)
-        fused, lexical, dense = self.retriever.score_all(q, retrieval_mode, qvec)
+    # ------------------------------------------------------------ helpers the stages read
+
+    def heading_terms(self, ci: int) -> frozenset:
+        if ci not in self._heading_terms:
+            self._heading_terms[ci] = frozenset(self.sentence_lexical.query_tokens(self.chunks[ci].heading_text))
+        return self._heading_terms[ci]
+
+    def sentence_idf(self, term: str) -> float:
+        return self.sentence_lexical.idf(term, self._unknown_idf)
+
+    def query_term_set(self, query: Query) -> frozenset:
+        return frozenset(self.sentence_lexical.query_tokens(query.search))
+
+    # ------------------------------------------------------------ the stages
+
+    def understand(self, question: str) -> Query:
+        return understand(validate_question(question), self.speller)
+
+    def analyse(self, question: str | Query, mode: str = DEFAULT_MODE, models: ModeModel | None = None, stop_after: str | None = None) -> Analysis:
+        """Run the stages for one question. `models` defaults to the shipped ones for the mode;
+        `stop_after` ("passages", "sentences") stops early, for the training script."""
+        validate_mode(mode)
+        query = question if isinstance(question, Query) else self.understand(question)
+        model = models if models is not None else self.models[mode]
+        retrieval = "hybrid" if mode == "rerank" else mode
+        names = MODE_SIGNALS[retrieval]
+        raw: dict[str, np.ndarray] = {"bm25": self.lexical.scores(self.lexical.query_tokens(query.search)).astype(np.float64)}
+        cos = late = None
+        if retrieval != "bm25":
+            qvec, qtokens, qids = self.encoder.encode_with_tokens(query.search)
+            raw["dense"] = self.dense.scores(qvec).astype(np.float64)
+            cos = (self.sentence_vectors @ qvec).astype(np.float64)
+            raw["dense_sentence"] = best_per_passage(cos, self.sentence_chunk, len(self.chunks))
         n = len(self.chunks)
+        pool_for_late = None
+        if "late" in names:
+            # a first stage without late interaction picks the passages whose sentences get it
+            first = normalised_signals(raw, tuple(s for s in names if s != "late")).sum(axis=1)
+            pool_for_late = np.argsort(-first, kind="stable")[:POOL]
+            sids = [s for ci in pool_for_late for s in self.chunk_sentences[ci]]
+            late = np.zeros(len(self.sentences))
+            query_vectors = content_vectors(qtokens, qids)
+            late[sids] = maxsim(query_vectors, self.token_vectors, self.token_offsets, sids)
+            raw["late"] = np.full(n, -1.0)
+            raw["late"][pool_for_late] = best_per_passage(late[sids], self.sentence_chunk[sids], n)[pool_for_late]
+        features = normalised_signals(raw, names, pool_for_late)
+        fused = fuse(features, model.passage) if model.passage is not None else features.sum(axis=1)
         order = np.argsort(-fused, kind="stable")
-        pool = order[: max(CANDIDATES, k)]
-        passage_norm = np.zeros(n, dtype=np.float32)
-        passage_norm[pool] = minmax(fused[pool]) if len(pool) > 1 else 1.0
-
-        sent_ids = [sid for ci in pool for sid in self.chunk_sentences[ci]]
-        sent_scores = self._sentence_scores(q, qvec, sent_ids, passage_norm)
-        best_in_chunk: dict[int, tuple[float, int]] = {}
-        for sid, sc in zip(sent_ids, sent_scores):
-            ci = self.sentence_chunk[sid]
-            if ci not in best_in_chunk or sc > best_in_chunk[ci][0]:
-                best_in_chunk[ci] = (float(sc), sid)
-
-        profile = profile_question(q)
+        pool = [int(ci) for ci in order[:CANDIDATES]]
+        analysis = Analysis(query, mode, raw, features, names, fused, order, pool, [], np.zeros((0, len(SENTENCE_FEATURES))))
+        if stop_after == "passages":
+            return analysis
+        pool_scores = fused[pool]
+        norm = minmax(pool_scores) if len(pool) > 1 else np.ones(len(pool))
+        passage_norm = {ci: float(v) for ci, v in zip(pool, norm)}
+        sids = [s for ci in pool for s in self.chunk_sentences[ci]]
+        sentence_bm25 = self.sentence_lexical.scores(self.sentence_lexical.query_tokens(query.search)).astype(np.float64)
+        signals = SentenceSignals(cos, late, sentence_bm25)
+        analysis.sids = sids
+        analysis.sentence_rows = sentence_features(self, query, sids, signals, pool, passage_norm)
+        if stop_after == "sentences" or model.sentence is None:
+            return analysis
+        analysis.sentence_scores = model.sentence.score(select_columns(analysis.sentence_rows, model.sentence.features))
         if mode == "rerank":
-            final = self._rerank(profile, [int(ci) for ci in pool], passage_norm, best_in_chunk)
-            ranked = sorted(final, key=lambda ci: -final[ci])[:k]
-            scores = final
-        else:
-            ranked = [int(ci) for ci in order[:k]]
-            scores = {ci: float(fused[ci]) for ci in ranked}
+            best = {}
+            for sid, score in zip(sids, analysis.sentence_scores):
+                ci = int(self.sentence_chunk[sid])
+                best[ci] = max(best.get(ci, -np.inf), float(score))
+            reranked = sorted(pool, key=lambda ci: -best[ci])
+            analysis.order = np.asarray(reranked + [int(ci) for ci in order[CANDIDATES:]])
+        analysis.confidence_row = self._confidence_row(analysis, retrieval)
+        if model.confidence is not None:
+            analysis.confidence_score = float(model.confidence.score(
+                analysis.confidence_row[[CONFIDENCE_FEATURES.index(f) for f in model.confidence.features]])[0])
+        return analysis
 
-        hits = [
-            Hit(self.chunks[ci], r, scores[ci], float(lexical[ci]), None if dense is None else float(dense[ci]))
+    def _confidence_row(self, a: Analysis, retrieval: str) -> np.ndarray:
+        terms = [t for t in self.lexical.query_tokens(a.query.search) if not t[0].isdigit()]
+        unknown = sum(t not in self.lexical._vocab for t in terms) / len(terms) if terms else 0.0
+        best = a.best_sid
+        passage_text = self.chunks[int(self.sentence_chunk[best])].text if best is not None else ""
+        year_missing = any(y not in passage_text for y in a.query.years)
+        year_unknown = any(y not in self.lexical._vocab for y in a.query.years)
+        agreement = retrieval == "hybrid" and int(np.argmax(a.raw["bm25"])) == int(np.argmax(a.raw["dense"]))
+        wants_person = a.query.profile.wants_person or "name" in a.query.search.lower()
+        person_missing = wants_person and best is not None and not any(
+            looks_like_person(s.text) for s in spans_of(self.sentences[best].text, "who", a.query.profile))
+        return confidence_features(
+            a.sentence_scores, a.sentence_rows, SENTENCE_FEATURES, a.fused[a.pool], unknown, year_missing,
+            year_unknown, agreement, len(terms), person_missing,
+        )
+
+    # ------------------------------------------------------------ the public calls
+
+    def search(self, question: str, k: int = 3, mode: str = DEFAULT_MODE) -> list[Hit]:
+        """Ranked passages only (rerank scores the pool's sentences to reorder it)."""
+        validate_k(k)
+        a = self.analyse(question, mode, stop_after=None if mode == "rerank" else "passages")
+        return self._hits(a, [int(ci) for ci in a.order[:k]])
+
+    def _hits(self, a: Analysis, ranked: list[int]) -> list[Hit]:
+        dense = a.raw.get("dense")
+        return [
+            Hit(self.chunks[ci], r, float(a.fused[ci]), float(a.raw["bm25"][ci]), None if dense is None else float(dense[ci]))
             for r, ci in enumerate(ranked, 1)
         ]
+
+    def ask(self, question: str, k: int = 3, mode: str = DEFAULT_MODE) -> Answer:
+        validate_k(k)
+        validate_mode(mode)
+        a = self.analyse(question, mode)
+        model = self.models[mode]
+        best_sid = a.best_sid
+        probability = float(model.calibration(a.confidence_score))
+        level = model.level(probability)
+        ranked = [int(ci) for ci in a.order[:k]]
+        answer_chunk = int(self.sentence_chunk[best_sid]) if best_sid is not None else None
+        if answer_chunk is not None and answer_chunk not in ranked:
+            ranked.append(answer_chunk)  # a short answer never comes from a passage that is not shown
+        best_in_passage: dict[int, int] = {}
+        for sid, score in sorted(zip(a.sids, a.sentence_scores), key=lambda x: -x[1]):
+            best_in_passage.setdefault(int(self.sentence_chunk[sid]), sid)
+        rank_of = {int(ci): r for r, ci in enumerate(a.order, 1)}
         passages = []
-        for hit, ci in zip(hits, ranked):
-            best = best_in_chunk.get(ci)
-            sentence = self.sentences[best[1]] if best else None
-            passages.append(
-                Passage(
-                    rank=hit.rank, score=hit.score, id=hit.chunk.id, text=hit.chunk.text, section=hit.chunk.section,
-                    headings=list(hit.chunk.headings), page_start=hit.chunk.page_start, page_end=hit.chunk.page_end,
-                    sentence=sentence.text if sentence else None, sentence_page=sentence.page if sentence else None,
-                )
-            )
-
-        ranked_sentences = sorted(
-            (ScoredSentence(self.sentences[sid].text, self.sentences[sid].page, self.sentence_chunk[sid], float(sc), sid)
-             for sid, sc in zip(sent_ids, sent_scores)),
-            key=lambda s: -s.score,
+        for ci in ranked:
+            chunk = self.chunks[ci]
+            sid = best_in_passage.get(ci)
+            passages.append(Passage(
+                rank=rank_of[ci], score=float(a.fused[ci]), id=chunk.id, text=chunk.text, section=chunk.section,
+                headings=list(chunk.headings), page_start=chunk.page_start, page_end=chunk.page_end,
+                sentence=self.sentences[sid].text if sid is not None else None,
+                sentence_page=self.sentences[sid].page if sid is not None else None,
+            ))
+        sentence = self.sentences[best_sid] if best_sid is not None else None
+        text = None
+        if sentence is not None and level != "none":
+            spans = ranked_spans(sentence.text, a.query.profile, shipped_span_model())
+            text = spans[0][0] if spans else None
+        alternatives = self._alternatives(a, best_sid, set(ranked)) if level == "answer" and text else []
+        return Answer(
+            question=a.query.text, found=level != "none", text=text,
+            sentence=sentence.text if sentence else None, page=sentence.page if sentence else None,
+            passage_id=self.chunk_ids[answer_chunk] if answer_chunk is not None else None,
+            qtype=a.query.profile.type, mode=mode, passages=passages, alternatives=alternatives,
+            confidence=probability, hits=self._hits(a, ranked), level=level,
+            corrections=list(a.query.corrections), searched=a.query.corrected,
         )
-        qtype = profile.type
-        candidates = choose_answers(profile, ranked_sentences, self.chunk_ids)
-        confidence = self._confidence(q, qvec, ranked_sentences)
-        found = confidence >= (FOUND_THRESHOLD_LEXICAL if qvec is None else FOUND_THRESHOLD)
-        top = ranked_sentences[0] if ranked_sentences else None
-        if candidates:
-            best = candidates[0]
-            text, sentence, page, pid = best.text, best.sentence, best.page, best.passage_id
-            alternatives = self._alternatives(qtype, candidates)
-        elif top is not None:
-            text, sentence, page, pid = None, top.text, top.page, self.chunk_ids[top.chunk_index]
-            alternatives = []
-        else:  # pragma: no cover - an index always has sentences
-            text = sentence = page = pid = None
-            alternatives = []
-        answer = Answer(
-            question=q, found=found, text=text if found else None, sentence=sentence, page=page, passage_id=pid,
-            qtype=qtype, mode=mode, passages=passages, alternatives=alternatives if found else [], confidence=confidence,
-            hits=hits,
-        )
-        return answer
 
-    def _rerank(self, profile: QuestionProfile, pool: list[int], passage_norm: np.ndarray, best_in_chunk: dict) -> dict[int, float]:
-        """Reorder the candidate passages without a cross-encoder: a passage is as good as its best
-        sentence, helped by headings that share the question's words and by holding an answer of
-        the kind the question asks for."""
-        w_passage, w_sentence, w_heading, w_typed = RERANK_WEIGHTS
-        out = {}
-        for ci in pool:
-            best_score, sid = best_in_chunk[ci]
-            if ci not in self._heading_tokens:
-                self._heading_tokens[ci] = set(self.sentence_lexical.query_tokens(self.chunks[ci].heading_text))
-            heading = len(profile.tokens & self._heading_tokens[ci]) / len(profile.tokens) if profile.tokens else 0.0
-            typed = 1.0 if spans_of(self.sentences[sid].text, profile.type, profile) else 0.0
-            out[ci] = w_passage * float(passage_norm[ci]) + w_sentence * best_score + w_heading * heading + w_typed * typed
-        return out
-
-    def _sentence_scores(self, q: str, qvec: np.ndarray | None, sent_ids: list[int], passage_norm: np.ndarray) -> np.ndarray:
-        ids = np.asarray(sent_ids, dtype=np.int64)
-        lex_all = self.sentence_lexical.scores(self.sentence_lexical.query_tokens(q))
-        lex = lex_all[ids]
-        lex_norm = lex / lex.max() if lex.size and lex.max() > 0 else np.zeros_like(lex)
-        pnorm = passage_norm[[self.sentence_chunk[s] for s in sent_ids]]
-        if qvec is None:
-            return 0.8 * lex_norm + 0.2 * pnorm
-        cos = self.sentence_vectors[ids] @ qvec
-        w_dense, w_lex, w_passage = SENTENCE_WEIGHTS
-        return w_dense * cos + w_lex * lex_norm + w_passage * pnorm
-
-    def _confidence(self, q: str, qvec: np.ndarray | None, ranked: list[ScoredSentence]) -> float:
-        """How well the best sentences cover the question: dense similarity and the share of the
-        question's content words they contain."""
-        if not ranked:
-            return 0.0
-        # the sentences' tokens were made at build time, with the settings the query uses here
-        q_tokens = set(self.sentence_lexical.query_tokens(q))
-        top = ranked[:3]
-        sentence_tokens = self.sentence_lexical.doc_tokens
-        coverage = max((len(q_tokens & set(sentence_tokens[s.sid])) / len(q_tokens)) if q_tokens else 0.0 for s in top)
-        if qvec is None:
-            return coverage
-        best_cos = max(float(self.sentence_vectors[s.sid] @ qvec) for s in top)
-        return 0.6 * best_cos + 0.4 * coverage
-
-    @staticmethod
-    def _alternatives(qtype: str, candidates: list[Candidate]) -> list[Candidate]:
-        """Other answers worth showing: for counting questions, other figures from other sentences."""
-        best = candidates[0]
-        margin = 0.2 if qtype == "numeric" else 0.1
-        out: list[Candidate] = []
-        sentences = {best.sentence}
-        for c in candidates[1:]:
-            if c.score >= best.score - margin and c.sentence not in sentences:
-                sentences.add(c.sentence)  # one answer per sentence: its best span
+    def _alternatives(self, a: Analysis, best_sid: int, shown: set[int]) -> list[Candidate]:
+        """Other figures for a counting question, from other sentences nearly as good, in shown passages."""
+        if a.query.profile.type != "numeric":
+            return []
+        probs = 1.0 / (1.0 + np.exp(-a.sentence_scores))
+        top = float(probs.max())
+        ranked = sorted(zip(a.sids, a.sentence_scores, probs), key=lambda x: -x[1])
+        sentences = [
+            ScoredSentence(self.sentences[sid].text, self.sentences[sid].page, int(self.sentence_chunk[sid]), float(p), sid)
+            for sid, _, p in ranked[:5] if p >= 0.5 * top and int(self.sentence_chunk[sid]) in shown
+        ]
+        out, seen = [], {self.sentences[best_sid].text}
+        for c in choose_answers(a.query.profile, sentences, self.chunk_ids):
+            if c.sentence not in seen:
+                seen.add(c.sentence)
                 out.append(c)
-        return out[:4]
+        return out[:MAX_ALTERNATIVES]
 
 
 _cache: dict[tuple, Index] = {}
@@ -261,4 +334,3 @@ def load_index(index_dir: str | Path | None = None, name: str | None = None, aut
 def ask(question: str, k: int = 3, mode: str = DEFAULT_MODE, index_dir: str | Path | None = None, name: str | None = None) -> Answer:
     """Answer one question from the (cached) index: `qa.ask("how many prisoners were released")`."""
     return load_index(index_dir, name).ask(question, k=k, mode=mode)
-

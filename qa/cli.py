@@ -199,6 +199,8 @@ def ask(question, k, mode, as_json, fmt, index_dir, index_name):
     validate_question(text)  # fail fast, before any index work
     index = _load(index_dir, index_name)
     answer = index.ask(text, k=k, mode=mode)
+    if answer.searched and fmt != "json":
+        click.echo(f"kzqa: searched for: {answer.searched}", err=True)
     if fmt == "json":
         click.echo(answer_json(answer))
     elif fmt == "markdown":

@@ -86,6 +86,22 @@ class ReferenceEncoder:
         )
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
+    def encode_with_tokens(self, text: str) -> tuple[np.ndarray, np.ndarray, list[int]]:
+        vector = self.encode([text])[0]
+        (tokens, ids), = self.token_vectors([text])
+        return vector, tokens, ids
+
+    def token_vectors(self, texts: Sequence[str], batch_size: int = 32) -> list[tuple[np.ndarray, list[int]]]:
+        """(unit token vectors, token ids) of each text, as the model's last layer gives them."""
+        out = self.model.encode(list(texts), output_value="token_embeddings", batch_size=batch_size, convert_to_numpy=False, show_progress_bar=False)
+        result = []
+        for text, emb in zip(texts, out):
+            ids = load_tokenizer().encode(text).ids
+            v = emb.detach().cpu().numpy().astype(np.float32)
+            v /= np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-12)
+            result.append((v[: len(ids)], ids))
+        return result
+
 
 class OnnxEncoder:
     name = "onnxruntime"
@@ -113,8 +129,16 @@ class OnnxEncoder:
                 ids[row, : len(e.ids)] = e.ids
                 mask[row, : len(e.ids)] = 1
             feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
-            out[idx] = self.session.run(None, feeds)[0]
+            out[idx] = self.session.run(["embedding"], feeds)[0]
         return out
+
+    def encode_with_tokens(self, text: str) -> tuple[np.ndarray, np.ndarray, list[int]]:
+        """(sentence vector, unit token vectors, token ids) of one text: the query path."""
+        e = self.tokenizer.encode(text)
+        ids = np.asarray([e.ids], dtype=np.int64)
+        feeds = {"input_ids": ids, "attention_mask": np.ones_like(ids), "token_type_ids": np.zeros_like(ids)}
+        vector, tokens = self.session.run(["embedding", "tokens"], feeds)
+        return vector[0], tokens[0], list(e.ids)
 
 
 def export_onnx(target: Path) -> None:
@@ -139,7 +163,8 @@ def export_onnx(target: Path) -> None:
             hidden = self.inner(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids).last_hidden_state
             mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
             pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
-            return torch.nn.functional.normalize(pooled, p=2, dim=1)
+            # the token vectors too, unit length: late interaction (qa/late.py) matches them
+            return torch.nn.functional.normalize(pooled, p=2, dim=1), torch.nn.functional.normalize(hidden, p=2, dim=2)
 
     sample = torch.ones(1, 8, dtype=torch.long)
     axes = {0: "batch", 1: "sequence"}
@@ -150,8 +175,8 @@ def export_onnx(target: Path) -> None:
             (sample, sample, torch.zeros_like(sample)),
             str(target),
             input_names=["input_ids", "attention_mask", "token_type_ids"],
-            output_names=["embedding"],
-            dynamic_axes={"input_ids": axes, "attention_mask": axes, "token_type_ids": axes, "embedding": {0: "batch"}},
+            output_names=["embedding", "tokens"],
+            dynamic_axes={"input_ids": axes, "attention_mask": axes, "token_type_ids": axes, "embedding": {0: "batch"}, "tokens": axes},
             opset_version=17,
             dynamo=False,
         )
@@ -185,6 +210,9 @@ class QueryEncoder:
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         return self.encoder.encode(texts)
+
+    def encode_with_tokens(self, text: str) -> tuple[np.ndarray, np.ndarray, list[int]]:
+        return self.encoder.encode_with_tokens(text)
 
 
 class DenseIndex:

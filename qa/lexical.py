@@ -126,6 +126,10 @@ class LexicalIndex:
         """Tokenise a query the way the documents were tokenised."""
         return tokenize(text, stem=self.stem, stop_words=self.stop_words)
 
+    def idf(self, term: str, default: float = 0.0) -> float:
+        """The term's IDF in this index (`default` for a term it does not hold)."""
+        return float(self._bm25.idf.get(term, default))
+
     def _known_terms(self, query_tokens: Sequence[str]) -> list[str]:
         return [t for t in query_tokens if t in self._vocab] if self.doc_tokens else []
 

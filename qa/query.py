@@ -1,5 +1,5 @@
-"""Stage 4a: the question as retrieval sees it: misspellings corrected against the report's own
-vocabulary, and the question sentence told apart from a preamble ("Asylum lawyer here: ...").
+"""Stage 4a: the question as the pipeline reads it: misspellings corrected against the report's own
+vocabulary, and what the question asks for (a count, a date, a name, a reason...).
 
 Spelling: a query word the report never uses (its stem is not in the index), that is not a common
 English word, is replaced by the closest report word (optimal string alignment distance 1, or 2
@@ -17,6 +17,8 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
+
+from .lexical import tokenize
 
 WORD_RE = re.compile(r"[A-Za-z][A-Za-z’'-]*[A-Za-z]|[A-Za-z]")
 MIN_WORD = 4  # shorter words are too ambiguous to correct
@@ -97,23 +99,108 @@ class Speller:
         return "".join(out), corrections
 
 
-QUESTION_START = re.compile(
-    r"^(how|what|which|who|whom|whose|when|where|why|whether|does|do|did|is|are|was|were|can|could|has|have|had|will|would|should|tell|list|name|give|explain|describe)\b",
+# ---------------------------------------------------------------- what the question asks for
+
+QUESTION_TYPES = ("numeric", "when", "who", "where", "why", "what")
+
+WH_WORD = re.compile(r"\b(how|what|which|who|whom|whose|when|where|why|whether|does|do|did|is|are|was|were|can|could|has|have|had|will|should)\b", re.I)
+NUMERIC_CUES = re.compile(
+    r"\bhow (many|much|long|old|often|large|big|high|low|far|common)\b|\bwhat (percentage|percent|proportion|share|number|amount|fraction|portion)\b"
+    r"|\b(number|numbers|count|counts|total|toll|percentage|percent|proportion|share|rate|age|length|duration|range|"
+    r"maximum|minimum|max|min|amount|fine|fines|cost|wage|wages|salary|figures?|statistics|how many)\b",
     re.I,
+)
+PERCENT_CUES = re.compile(r"\b(percentage|percent|proportion|share|fraction|portion|rate)\b", re.I)
+DURATION_CUES = re.compile(r"\b(how long|length|duration|period|sentence|sentenced|term|prison time|how far in advance|days|months|years)\b", re.I)
+MONEY_CUES = re.compile(r"\b(how much|cost|fine|fines|wage|wages|salary|paid|pay|price|tenge|dollars|budget|amount)\b", re.I)
+TIME_UNITS = re.compile(r"\b(hours?|days?|weeks?|months?|years?)\b", re.I)
+MONEY_UNITS = re.compile(r"\$|\b(tenge|dollars?)\b", re.I)
+PERCENT_UNITS = re.compile(r"\b(percent|per cent)\b|%", re.I)
+
+
+def question_type(question: str) -> str:
+    """The kind of answer the question asks for (one of QUESTION_TYPES)."""
+    q = " " + question.lower().replace("’", "'") + " "
+    if re.search(r"\bwhen\b|\b(what|which|in what) (year|years|date|dates|day|month|time)\b|\bsince when\b", q):
+        return "when"
+    if NUMERIC_CUES.search(q) and not re.search(r"\bwho\b|\bwhy\b", q):
+        return "numeric"
+    if re.search(r"\bwho\b|\bwhom\b|\bwhose\b|\b(which|what) (organi[sz]ations?|groups?|agenc(y|ies)|ministr(y|ies)|bod(y|ies)|part(y|ies)|ngos?|officials?|court|courts|person|people|company|companies|institution|authority|authorities|newspapers?|outlets?|unions?|leaders?|activists?|journalists?|judges?|general|conscript|head|defendants?|chair|official|opposition|channels?)\b|\bname of the\b", q):
+        return "who"
+    if re.search(r"\bwhere\b|\b(which|what) (city|cities|town|region|oblast|country|countries|village|place|prison|facility|province)\b", q):
+        return "where"
+    if re.search(r"\bwhy\b|\bfor what reason\b|\bwhat (was|is|were) the (reason|cause|purpose|explanation)\b|\breason\b|\bexplanation\b|\bcaused?\b", q):
+        return "why"
+    return "what"
+
+
+@dataclass(frozen=True)
+class QuestionProfile:
+    """What the question asks for, read once and used to extract and score spans."""
+
+    type: str
+    tokens: frozenset
+    keyword_query: bool  # no question word: "prisoner amnesty numbers"
+    wants_percent: bool
+    wants_duration: bool
+    wants_money: bool
+    wants_year: bool
+    wants_person: bool = False
+
+
+ORG_WORDS = re.compile(
+    r"\b(Ministry|Office|Commission|Committee|Party|Court|Agency|Council|Union|Association|Bureau|Service|Police|"
+    r"Department|Coalition|Network|Foundation|Center|Centre|International|Organization|Government|Parliament|Senate|"
+    r"Mazhilis|Republic|Oblast|Prison|Code|Law|Constitution|Watch|Fund|Institute|University|Bank|Group|League|Front)\b"
 )
 
 
-def question_part(text: str) -> str:
-    """The sentence that asks, without a preamble that only sets the scene: "I'm a reporter
-    covering Central Asia. How many ...?" -> "How many ...?". The last sentence with a question
-    mark, or the last one opening with a question word; else the whole text."""
-    parts = [p.strip() for p in re.split(r"(?<=[.?!:;])\s+", text.strip()) if p.strip()]
-    if len(parts) < 2:
-        return text.strip()
-    for p in reversed(parts):
-        if p.endswith("?"):
-            return p
-    for p in reversed(parts):
-        if QUESTION_START.match(p):
-            return p
-    return text.strip()
+def _looks_like_person(text: str) -> bool:
+    words = text.split()
+    return 2 <= len(words) <= 4 and not ORG_WORDS.search(text) and all(w[0].isupper() for w in words)
+
+
+def profile_question(question: str) -> QuestionProfile:
+    qtype = question_type(question)
+    return QuestionProfile(
+        type=qtype,
+        tokens=frozenset(tokenize(question)),
+        keyword_query=not WH_WORD.search(question) and "?" not in question,
+        wants_percent=bool(PERCENT_CUES.search(question)),
+        wants_duration=bool(DURATION_CUES.search(question)),
+        wants_money=bool(MONEY_CUES.search(question)),
+        wants_year=qtype == "when" or bool(re.search(r"\b(what|which) years?\b", question, re.I)),
+        wants_person=bool(re.search(r"\b(who|whom|whose)\b|\bwhich (person|official|activist|journalist|judge|leader|general|conscript|head)\b", question, re.I)),
+    )
+
+
+# ---------------------------------------------------------------- the query as the pipeline reads it
+
+YEAR_RE = re.compile(r"\b(?:19|20)\d\d\b")
+
+
+@dataclass(frozen=True)
+class Query:
+    """A question as every later stage reads it."""
+
+    text: str  # as asked (validated)
+    search: str  # what retrieval reads: misspellings corrected
+    corrections: tuple[tuple[str, str], ...]  # (typed, searched for)
+    profile: QuestionProfile  # what it asks for
+    years: frozenset[str]  # years the question names ("in 2014")
+
+    @property
+    def corrected(self) -> str | None:
+        """The question as searched for, when it differs from what was typed."""
+        return self.search if self.corrections else None
+
+
+def understand(text: str, speller: Speller | None = None) -> Query:
+    search, corrections = speller.correct(text) if speller is not None else (text, [])
+    return Query(
+        text=text,
+        search=search,
+        corrections=tuple(corrections),
+        profile=profile_question(search),
+        years=frozenset(YEAR_RE.findall(search)),
+    )

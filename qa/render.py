@@ -8,7 +8,7 @@ import os
 import textwrap
 from typing import TYPE_CHECKING
 
-from .answer import NOT_FOUND_MESSAGE, Answer, Passage
+from .answer import NOT_FOUND_MESSAGE, UNSURE_MESSAGE, Answer, Passage
 from .chunking import short_heading
 from .report import UNSTRUCTURED_NUMBER
 
@@ -82,7 +82,13 @@ def passage_text(p: Passage, color: bool, width: int = 100) -> str:
 
 def answer_text(a: Answer, color: bool = False, width: int = 100) -> str:
     lines = []
-    if a.found:
+    if a.level == "unsure":
+        lines.append(f"{UNSURE_MESSAGE}  (p. {a.page})")
+        if a.sentence:
+            lines.append(_wrap(f"“{a.sentence}”", indent="  ", width=width))
+        if a.text:
+            lines.append(f"  possible answer: {a.text}")
+    elif a.found:
         label = f"{BOLD}Answer:{RESET} " if color else "Answer: "
         if a.text:
             shown = f"{BOLD_YELLOW}{a.text}{RESET}" if color else a.text
@@ -105,7 +111,13 @@ def answer_text(a: Answer, color: bool = False, width: int = 100) -> str:
 
 def _answer_markdown_body(a: Answer) -> list[str]:
     lines = []
-    if a.found:
+    if a.level == "unsure":
+        lines.append(f"**A:** *{UNSURE_MESSAGE}* (p. {a.page})")
+        if a.sentence:
+            lines.append(f"> {a.sentence}")
+        if a.text:
+            lines.append(f"- possible answer: {a.text}")
+    elif a.found:
         lines.append(f"**A:** {a.text or a.sentence} (p. {a.page})")
         if a.text and a.sentence:
             lines.append(f"> {a.sentence}")

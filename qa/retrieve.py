@@ -1,8 +1,16 @@
-"""Stage 4: retrieval modes (bm25, dense, hybrid) and their fusion into ranked Hits.
+"""Stage 4b: retrieval: every passage scored by several signals, fused into one ranking.
 
-Fusion was chosen by measurement on the eval set (eval/README.md): see DEFAULT_FUSION.
-- "rrf": reciprocal rank fusion, score = sum 1 / (k + rank), ranks 1-based, k = RRF_K.
-- "convex": alpha * minmax(dense) + (1 - alpha) * minmax(bm25), min-max over all chunks.
+Signals (each over every passage, for one question):
+- `bm25`: BM25 of the passage for the question's words (spelling corrected, qa/query.py);
+- `dense`: all-MiniLM-L6-v2 cosine of question and passage;
+- `dense_sentence`: the best MiniLM cosine of the question with one of the passage's sentences;
+- `late`: late interaction over MiniLM's token vectors (qa/late.py): each content word of the
+  question meets its most similar word piece of a sentence, so "cops" can meet "police"; the best
+  sentence of the passage counts. Computed for the passages of a first-stage pool only.
+
+Fusion: each signal is min-max normalised over the passages and combined linearly with weights
+fitted on the original set and the user set's dev split (qa/model.py); `bm25` and `dense` modes
+use their own signals only. The older fixed fusions (convex, RRF) stay for the ablations.
 """
 
 from __future__ import annotations
@@ -12,12 +20,16 @@ from dataclasses import dataclass
 import numpy as np
 
 from .chunking import Chunk
-from .dense import DenseIndex, QueryEncoder
-from .lexical import LexicalIndex
 
 MODES = ("bm25", "dense", "hybrid")
-FUSIONS = ("rrf", "convex")
-DEFAULT_FUSION = "convex"
+SIGNALS = ("bm25", "dense", "dense_sentence", "late")
+MODE_SIGNALS = {
+    "bm25": ("bm25",),
+    "dense": ("dense", "dense_sentence", "late"),
+    "hybrid": SIGNALS,
+}
+POOL = 30  # passages whose sentences get the late-interaction signal
+FUSIONS = ("learned", "rrf", "convex")
 RRF_K = 60
 CONVEX_ALPHA = 0.5
 
@@ -56,55 +68,31 @@ def convex(dense: np.ndarray, lexical: np.ndarray, alpha: float = CONVEX_ALPHA) 
     return alpha * minmax(dense) + (1.0 - alpha) * minmax(lexical)
 
 
-class Retriever:
-    """Scores every chunk for a question; the corpus is small enough for exact search."""
+def best_per_passage(sentence_scores: np.ndarray, sentence_passage: np.ndarray, n_passages: int, fill: float = -1.0) -> np.ndarray:
+    """The best sentence score of every passage."""
+    out = np.full(n_passages, fill, dtype=np.float64)
+    np.maximum.at(out, sentence_passage, sentence_scores)
+    return out
 
-    def __init__(
-        self,
-        chunks: list[Chunk],
-        lexical: LexicalIndex,
-        dense: DenseIndex,
-        encoder: QueryEncoder,
-        fusion: str = DEFAULT_FUSION,
-        alpha: float = CONVEX_ALPHA,
-        rrf_k: int = RRF_K,
-    ) -> None:
-        self.chunks = chunks
-        self.lexical = lexical
-        self.dense = dense
-        self.encoder = encoder
-        self.fusion = fusion
-        self.alpha = alpha
-        self.rrf_k = rrf_k
 
-    def score_all(
-        self, question: str, mode: str = "hybrid", query_vector: np.ndarray | None = None
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-        """(fused, bm25, dense) scores for every chunk, in chunk order."""
-        if mode not in MODES:
-            raise ValueError(f"unknown mode {mode!r}; choose from {', '.join(MODES)}")
-        lexical = self.lexical.scores(self.lexical.query_tokens(question))
-        if mode == "bm25":
-            return lexical, lexical, None
-        if query_vector is None:
-            query_vector = self.encoder.encode([question])[0]
-        dense = self.dense.scores(query_vector)
-        if mode == "dense":
-            return dense, lexical, dense
-        if self.fusion == "rrf":
-            return rrf([dense, lexical], self.rrf_k), lexical, dense
-        return convex(dense, lexical, self.alpha), lexical, dense
+def normalised_signals(raw: dict[str, np.ndarray], names: tuple[str, ...], pool: np.ndarray | None = None) -> np.ndarray:
+    """(passages, signals): each signal min-max normalised; `late`, known on the pool only, is
+    normalised there and 0 elsewhere."""
+    n = len(next(iter(raw.values())))
+    cols = []
+    for name in names:
+        values = raw[name]
+        if name == "late" and pool is not None:
+            col = np.zeros(n)
+            col[pool] = minmax(values[pool])
+        else:
+            col = minmax(values.astype(np.float64))
+        cols.append(col)
+    return np.stack(cols, axis=1) if cols else np.zeros((n, 0))
 
-    def search(self, question: str, k: int = 3, mode: str = "hybrid") -> list[Hit]:
-        fused, lexical, dense = self.score_all(question, mode)
-        order = np.argsort(-fused, kind="stable")[: max(0, k)]
-        return [
-            Hit(
-                chunk=self.chunks[i],
-                rank=r,
-                score=float(fused[i]),
-                bm25=float(lexical[i]),
-                dense=None if dense is None else float(dense[i]),
-            )
-            for r, i in enumerate(order, 1)
-        ]
+
+def fuse(features: np.ndarray, model) -> np.ndarray:
+    """One score per passage: the fitted fusion, or the single signal of a one-signal mode."""
+    if model is None:
+        return features[:, 0]
+    return model.score(features)

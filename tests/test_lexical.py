@@ -50,7 +50,7 @@ def test_fast_scoring_matches_rank_bm25_on_the_real_index(index):
     """The posting-list scorer gives rank_bm25's scores on real chunks and real questions."""
     from qa.evaluate import load_eval_set
 
-    lexical = index.retriever.lexical
+    lexical = index.lexical
     sentence_lexical = index.sentence_lexical
     for item in load_eval_set()[:80]:
         for lex in (lexical, sentence_lexical):
