@@ -23,12 +23,12 @@ from .chunking import Chunk
 from .confidence import CONFIDENCE_FEATURES, confidence_features
 from .dense import DenseIndex, QueryEncoder
 from .errors import KzqaError
-from .late import content_vectors, maxsim
+from .late import content_vectors, maxsim_all
 from .lexical import LexicalIndex
 from .model import ModeModel, shipped_models, shipped_span_model
 from .query import Query, Speller, understand
 from .report import Report
-from .retrieve import MODE_SIGNALS, POOL, Hit, best_per_passage, fuse, minmax, normalised_signals
+from .retrieve import MODE_SIGNALS, Hit, best_per_passage, fuse, minmax, normalised_signals
 from .select import SENTENCE_FEATURES, SentenceSignals, select_columns, sentence_features
 from .spans import ScoredSentence, choose_answers, looks_like_person, ranked_spans, spans_of
 from .store import StoredIndex, open_index
@@ -121,6 +121,7 @@ class Index:
         self.token_offsets = stored.token_offsets
         self._models = models
         self._speller: Speller | None = None
+        self._token_matrix: np.ndarray | None = None
         self._heading_terms: dict[int, frozenset] = {}
         n = max(1, len(self.sentences))
         self._unknown_idf = math.log(1.0 + (n + 0.5) / 0.5)
@@ -147,10 +148,20 @@ class Index:
         return self._models
 
     @property
+    def token_matrix(self) -> np.ndarray:
+        """The sentences' token vectors as float32, made on first use (stored as float16)."""
+        if self._token_matrix is None:
+            self._token_matrix = np.ascontiguousarray(self.token_vectors, dtype=np.float32)
+        return self._token_matrix
+
+    @property
     def speller(self) -> Speller:
         if self._speller is None:
+            from .dense import is_whole_word
+
             vocab = self.lexical._vocab
-            self._speller = Speller.from_texts((c.index_text for c in self.chunks), lambda w: any(t in vocab for t in self.lexical.query_tokens(w)))
+            self._speller = Speller.from_texts(
+                (c.index_text for c in self.chunks), lambda w: any(t in vocab for t in self.lexical.query_tokens(w)), is_whole_word)
         return self._speller
 
     # ------------------------------------------------------------ helpers the stages read
@@ -187,18 +198,10 @@ class Index:
             cos = (self.sentence_vectors @ qvec).astype(np.float64)
             raw["dense_sentence"] = best_per_passage(cos, self.sentence_chunk, len(self.chunks))
         n = len(self.chunks)
-        pool_for_late = None
         if "late" in names:
-            # a first stage without late interaction picks the passages whose sentences get it
-            first = normalised_signals(raw, tuple(s for s in names if s != "late")).sum(axis=1)
-            pool_for_late = np.argsort(-first, kind="stable")[:POOL]
-            sids = [s for ci in pool_for_late for s in self.chunk_sentences[ci]]
-            late = np.zeros(len(self.sentences))
-            query_vectors = content_vectors(qtokens, qids)
-            late[sids] = maxsim(query_vectors, self.token_vectors, self.token_offsets, sids)
-            raw["late"] = np.full(n, -1.0)
-            raw["late"][pool_for_late] = best_per_passage(late[sids], self.sentence_chunk[sids], n)[pool_for_late]
-        features = normalised_signals(raw, names, pool_for_late)
+            late = maxsim_all(content_vectors(qtokens, qids), self.token_matrix, self.token_offsets)
+            raw["late"] = best_per_passage(late, self.sentence_chunk, n)
+        features = normalised_signals(raw, names)
         fused = fuse(features, model.passage) if model.passage is not None else features.sum(axis=1)
         order = np.argsort(-fused, kind="stable")
         pool = [int(ci) for ci in order[:CANDIDATES]]

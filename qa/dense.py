@@ -53,6 +53,17 @@ def _untruncated_tokenizer():
     return tok
 
 
+@lru_cache(maxsize=1)
+def _whole_words() -> frozenset:
+    return frozenset(w for w in load_tokenizer().get_vocab() if w.isalpha())
+
+
+def is_whole_word(word: str) -> bool:
+    """The model's WordPiece vocabulary holds `word` whole: an everyday English word (or a name
+    common enough to have a piece of its own)."""
+    return word.lower() in _whole_words()
+
+
 def count_tokens(text: str) -> int:
     """Word pieces the model sees for `text`, with [CLS] and [SEP], before truncation."""
     return len(_untruncated_tokenizer().encode(text).ids)

@@ -80,3 +80,19 @@ def maxsim(query: np.ndarray, vectors: np.ndarray, offsets: np.ndarray, rows: Se
     best = np.maximum.reduceat(sims, bounds, axis=0)  # (nonempty rows, query pieces)
     out[nonempty] = best.mean(axis=1)
     return out
+
+
+def maxsim_all(query: np.ndarray, vectors: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """maxsim for every packed text at once: one matrix product over all their pieces (a few
+    thousand per report: ~2 ms), then the best per text. `vectors` as float32."""
+    n = len(offsets) - 1
+    out = np.zeros(n, dtype=np.float64)
+    if not n or not len(query) or not len(vectors):
+        return out
+    sims = vectors @ query.T
+    lengths = np.diff(offsets)
+    nonempty = lengths > 0
+    best = np.maximum.reduceat(sims, offsets[:-1][nonempty], axis=0)
+    out[nonempty] = best.mean(axis=1)
+    return out
+

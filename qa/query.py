@@ -6,8 +6,9 @@ English word, is replaced by the closest report word (optimal string alignment d
 for words of eight letters or more) when that word is much more common in English: "foriegners"
 -> "foreigners", "corruptoin" -> "corruption", "Nazarbaev" -> "Nazarbayev". Everyday words the
 report happens not to use ("cops", "sacked", "jailed") are left alone: bridging them to the
-report's terms is the expansion's job, not the speller's. The English prior is wordfreq's; it is
-loaded only when a question has a word the report does not know.
+report's terms is the job of the dense signals, not the speller's. A word the embedding model's
+own vocabulary holds whole is an English word and is kept without looking further; for the rest
+the English prior is wordfreq's, loaded only when a question has such a word.
 """
 
 from __future__ import annotations
@@ -44,19 +45,20 @@ class Speller:
 
     vocabulary: Counter  # lower-case surface word -> count in the report
     known_stem: Callable[[str], bool]  # is this word's stem in the lexical index?
+    english_word: Callable[[str], bool] = lambda word: False  # cheap first test: a known English word
     _choices: list[str] = field(default_factory=list, repr=False)
 
     @classmethod
-    def from_texts(cls, texts: Iterable[str], known_stem: Callable[[str], bool]) -> Speller:
+    def from_texts(cls, texts: Iterable[str], known_stem: Callable[[str], bool], english_word: Callable[[str], bool] | None = None) -> Speller:
         vocab: Counter = Counter()
         for t in texts:
             vocab.update(w.lower() for w in WORD_RE.findall(t.replace("’", "'")) if len(w) >= MIN_WORD - 1)
-        return cls(vocab, known_stem)
+        return cls(vocab, known_stem, english_word or (lambda word: False))
 
     def suggest(self, word: str) -> str | None:
         """The report word to search for instead of `word`, or None to keep it."""
         w = word.lower().replace("’", "'")
-        if len(w) < MIN_WORD or not w.isalpha() or w in self.vocabulary or self.known_stem(w):
+        if len(w) < MIN_WORD or not w.isalpha() or w in self.vocabulary or self.known_stem(w) or self.english_word(w):
             return None
         typed = english_zipf(w)
         if typed >= COMMON_ZIPF:

@@ -6,7 +6,7 @@ Signals (each over every passage, for one question):
 - `dense_sentence`: the best MiniLM cosine of the question with one of the passage's sentences;
 - `late`: late interaction over MiniLM's token vectors (qa/late.py): each content word of the
   question meets its most similar word piece of a sentence, so "cops" can meet "police"; the best
-  sentence of the passage counts. Computed for the passages of a first-stage pool only.
+  sentence of the passage counts.
 
 Fusion: each signal is min-max normalised over the passages and combined linearly with weights
 fitted on the original set and the user set's dev split (qa/model.py); `bm25` and `dense` modes
@@ -28,7 +28,6 @@ MODE_SIGNALS = {
     "dense": ("dense", "dense_sentence", "late"),
     "hybrid": SIGNALS,
 }
-POOL = 30  # passages whose sentences get the late-interaction signal
 FUSIONS = ("learned", "rrf", "convex")
 RRF_K = 60
 CONVEX_ALPHA = 0.5
@@ -75,19 +74,10 @@ def best_per_passage(sentence_scores: np.ndarray, sentence_passage: np.ndarray, 
     return out
 
 
-def normalised_signals(raw: dict[str, np.ndarray], names: tuple[str, ...], pool: np.ndarray | None = None) -> np.ndarray:
-    """(passages, signals): each signal min-max normalised; `late`, known on the pool only, is
-    normalised there and 0 elsewhere."""
+def normalised_signals(raw: dict[str, np.ndarray], names: tuple[str, ...]) -> np.ndarray:
+    """(passages, signals): each signal min-max normalised over the passages."""
     n = len(next(iter(raw.values())))
-    cols = []
-    for name in names:
-        values = raw[name]
-        if name == "late" and pool is not None:
-            col = np.zeros(n)
-            col[pool] = minmax(values[pool])
-        else:
-            col = minmax(values.astype(np.float64))
-        cols.append(col)
+    cols = [minmax(raw[name].astype(np.float64)) for name in names]
     return np.stack(cols, axis=1) if cols else np.zeros((n, 0))
 
 

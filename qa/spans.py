@@ -16,6 +16,7 @@ import bisect
 import math
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -81,9 +82,11 @@ def _content_words(text: str) -> set[str]:
     return set(tokenize(text))
 
 
-def _quantities(sentence: str, profile: QuestionProfile) -> list[Span]:
-    spans = []
-    q_numbers = {t for t in profile.tokens if t[0].isdigit()}
+@lru_cache(maxsize=16384)
+def _quantity_candidates(sentence: str) -> tuple[tuple[str, int, str, frozenset], ...]:
+    """(text, start, numeric core, its content words) of every quantity in a sentence, before the
+    question is looked at: found once per sentence, however many questions meet it."""
+    out = []
     for m in QUANTITY_RE.finditer(sentence):
         text = _trim_quantity(m.group(0))
         if not text or not re.search(rf"\d|\b(?:{NUMBER_WORDS})\b", text, re.I):
@@ -95,28 +98,39 @@ def _quantities(sentence: str, profile: QuestionProfile) -> list[Span]:
         before = sentence[max(0, m.start() - 12) : m.start()].split()
         if before and re.fullmatch(rf"(?:{MONTHS})", before[-1]):
             continue  # the day of a date
-        if core and core.replace(",", "") in q_numbers:
-            continue
         if text.lower() in ("one", "half", "one of"):
             continue
-        own = _content_words(text)
-        if own and own <= profile.tokens:
-            continue  # "nine months" when the question says "in the first nine months"
         start = sentence.find(text, m.start())
-        spans.append(Span(text, start if start >= 0 else m.start(), "quantity"))
-    return spans
+        out.append((text, start if start >= 0 else m.start(), core.replace(",", ""), frozenset(_content_words(text))))
+    return tuple(out)
 
 
-def _dates(sentence: str, profile: QuestionProfile) -> list[Span]:
+def _quantities(sentence: str, profile: QuestionProfile) -> list[Span]:
+    q_numbers = {t for t in profile.tokens if t[0].isdigit()}
     return [
-        Span(m.group(0).strip(), m.start(), "date")
-        for m in DATE_RE.finditer(sentence)
-        if m.group(0).strip() and not _content_words(m.group(0)) <= profile.tokens
+        Span(text, start, "quantity")
+        for text, start, core, own in _quantity_candidates(sentence)
+        if not (core and core in q_numbers)
+        and not (own and own <= profile.tokens)  # "nine months" when the question says "in the first nine months"
     ]
 
 
-def _names(sentence: str, profile: QuestionProfile) -> list[Span]:
-    spans = []
+@lru_cache(maxsize=16384)
+def _date_candidates(sentence: str) -> tuple[tuple[str, int, frozenset], ...]:
+    return tuple(
+        (m.group(0).strip(), m.start(), frozenset(_content_words(m.group(0))))
+        for m in DATE_RE.finditer(sentence)
+        if m.group(0).strip()
+    )
+
+
+def _dates(sentence: str, profile: QuestionProfile) -> list[Span]:
+    return [Span(text, start, "date") for text, start, own in _date_candidates(sentence) if not own <= profile.tokens]
+
+
+@lru_cache(maxsize=16384)
+def _name_candidates(sentence: str) -> tuple[tuple[str, int, frozenset], ...]:
+    out = []
     for m in NAME_RE.finditer(sentence):
         text, start = m.group(0), m.start()
         words = text.split()
@@ -126,21 +140,25 @@ def _names(sentence: str, profile: QuestionProfile) -> list[Span]:
         text = " ".join(words).strip(" .,")
         if not text or not text[0].isupper() or re.fullmatch(rf"(?:{MONTHS})", text) or text.lower() in STOP_WORDS:
             continue
-        own = _content_words(text)
-        if own and own <= profile.tokens:
-            continue
         if start == 0 and (len(words) == 1 and not words[0].isupper() or sentence[len(text) : len(text) + 1] == ":"):
             continue  # "Courts ..." opening a sentence, or a run-in heading "Foreign Travel:"
-        spans.append(Span(text, start, "name"))
-    return spans
+        out.append((text, start, frozenset(_content_words(text))))
+    return tuple(out)
+
+
+def _names(sentence: str, profile: QuestionProfile) -> list[Span]:
+    return [Span(text, start, "name") for text, start, own in _name_candidates(sentence) if not (own and own <= profile.tokens)]
+
+
+@lru_cache(maxsize=16384)
+def _reason_candidates(sentence: str) -> tuple[tuple[str, int], ...]:
+    return tuple(
+        (m.group(0).strip(" ,"), m.start()) for m in REASON_RE.finditer(sentence) if len(m.group(0).split()) >= 3
+    )
 
 
 def _reasons(sentence: str, profile: QuestionProfile) -> list[Span]:
-    return [
-        Span(m.group(0).strip(" ,"), m.start(), "reason")
-        for m in REASON_RE.finditer(sentence)
-        if len(m.group(0).split()) >= 3
-    ]
+    return [Span(text, start, "reason") for text, start in _reason_candidates(sentence)]
 
 
 EXTRACTORS = {"quantity": _quantities, "date": _dates, "name": _names, "reason": _reasons}
@@ -201,6 +219,7 @@ class SentenceWords:
     tokens: tuple[frozenset, ...]
 
     @classmethod
+    @lru_cache(maxsize=4096)
     def of(cls, sentence: str) -> SentenceWords:
         found = [(m.start(), m.end(), m.group(0)) for m in WORD_RE.finditer(sentence)]
         return cls(tuple((a, b) for a, b, _ in found), tuple(frozenset(tokenize(w)) for _, _, w in found))
@@ -343,6 +362,7 @@ class SpanWord:
     tail: str  # the , or . that followed it
 
 
+@lru_cache(maxsize=4096)
 def span_words(sentence: str) -> list[SpanWord]:
     out = []
     for m in SPAN_TOKEN_RE.finditer(sentence):
@@ -352,6 +372,7 @@ def span_words(sentence: str) -> list[SpanWord]:
     return out
 
 
+@lru_cache(maxsize=4096)
 def span_candidates(sentence: str, max_words: int = SPAN_MAX_WORDS) -> list[tuple[int, int]]:
     """(first word, last word) of every candidate phrase: at most `max_words` words, inside one
     clause (no ; : ( ) or dash inside), not starting with a function word (an article is allowed)
@@ -378,7 +399,7 @@ def span_features(sentence: str, profile: QuestionProfile, candidates: list[tupl
     """One row of span_feature_names() per candidate."""
     ws = words if words is not None else span_words(sentence)
     qtoks = profile.tokens
-    word_tokens = [frozenset(tokenize(w.text)) for w in ws]
+    word_tokens = _word_tokens(sentence) if words is None or words is span_words(sentence) else [frozenset(tokenize(w.text)) for w in ws]
     qpos = [k for k, t in enumerate(word_tokens) if t & qtoks]
     kind = _extraction_type(profile)
     typed_spans = spans_of(sentence, kind, profile)
@@ -424,6 +445,11 @@ def span_features(sentence: str, profile: QuestionProfile, candidates: list[tupl
                     on * repeats, on and has_number, on and is_typed]
         rows.append(row)
     return np.asarray(rows, dtype=np.float64).reshape(len(rows), len(span_feature_names()))
+
+
+@lru_cache(maxsize=4096)
+def _word_tokens(sentence: str) -> list[frozenset]:
+    return [frozenset(tokenize(w.text)) for w in span_words(sentence)]
 
 
 def _extraction_type(profile: QuestionProfile) -> str:
