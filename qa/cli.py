@@ -587,6 +587,84 @@ def _write_atomic(path: Path, text: str) -> None:
         raise KzqaError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
+SERVE_PACKAGES = ("fastapi", "starlette", "uvicorn", "jinja2", "fastapi_offline", "mcp", "anyio", "pydantic")
+
+
+def _serve_extra(module: str):
+    """Import qa.server or qa.mcp_server, or say how to install what they need."""
+    import importlib
+
+    try:
+        return importlib.import_module(f"qa.{module}")
+    except ModuleNotFoundError as exc:
+        if (exc.name or "").split(".")[0] in SERVE_PACKAGES:
+            raise KzqaError(f"this command needs the serve extra ({exc.name} is missing): pip install 'kzqa[serve]'") from None
+        raise
+
+
+def _served_reports(reports, index_dir):
+    from .service import Library
+
+    notify = lambda msg: click.echo(f"kzqa: {msg}", err=True)  # noqa: E731
+    library = Library(reports or None, index_dir, notify=notify)
+    library.check()
+    return library
+
+
+REPORTS_OPTION = click.option(
+    "--report", "--index", "reports", metavar="NAME", multiple=True,
+    help="An indexed report to serve (repeatable; see `kzqa list`); the first is the default [default: the shipped report].",
+)
+INDEX_DIR_OPTION = click.option(
+    "--index-dir", type=click.Path(file_okay=True, dir_okay=True, path_type=Path), envvar="KZQA_INDEX_DIR",
+    default=None, help="Folder that holds the indexes [env: KZQA_INDEX_DIR].",
+)
+
+
+@cli.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on. Anything but a loopback address makes kzqa reachable from other machines.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True, help="Port (0: any free port).")
+@REPORTS_OPTION
+@INDEX_DIR_OPTION
+@handle_errors
+def serve_cmd(host, port, reports, index_dir):
+    """Serve the web page and the HTTP API (needs: pip install 'kzqa[serve]').
+
+    Open the printed address in a browser: ask a question, click a citation to read its
+    subsection, browse the contents. /api/ask?q=... returns the JSON of `kzqa ask --json`;
+    /docs lists every endpoint. Each report is loaded once; while one is being indexed the API
+    answers 503. Listens on 127.0.0.1 (this machine only) unless --host says otherwise.
+
+    \b
+    Examples:
+      kzqa serve
+      kzqa serve --port 8080 --report kazakhstan-2011 --report chad-2011
+      curl 'http://127.0.0.1:8000/api/ask?q=how+many+prisoners+were+released'
+    """
+    server = _serve_extra("server")
+    server.serve(_served_reports(reports, index_dir), host=host, port=port, say=lambda msg: click.echo(msg, err=True))
+
+
+@cli.command("mcp")
+@REPORTS_OPTION
+@INDEX_DIR_OPTION
+@handle_errors
+def mcp_cmd(reports, index_dir):
+    """Run a Model Context Protocol server on stdin/stdout, for AI assistants.
+
+    Tools: ask(question, k, report), show(ref, report), toc(report), list_reports(); each
+    returns the JSON of the matching kzqa command. Configure your assistant to start
+    `kzqa mcp` (see README). Needs: pip install 'kzqa[serve]'.
+
+    \b
+    Example:
+      kzqa mcp --report kazakhstan-2011
+    """
+    mcp_server = _serve_extra("mcp_server")
+    mcp_server.run(_served_reports(reports, index_dir))
+
+
 def main() -> None:
     cli(prog_name="kzqa")
 
