@@ -263,7 +263,7 @@ def create_app(library: Library, loopback_only: bool = True) -> FastAPI:
 
     @app.get("/show/{ref:path}", response_class=HTMLResponse, include_in_schema=False)
     async def show_page(ref: str, report: str | None = None, partial: str | None = None):
-        context = {"ref": ref, "error": None, "partial": bool(partial), "report_title": "the report", "report": None,
+        context = {"ref": ref, "error": None, "excerpt": None, "partial": bool(partial), "report_title": "the report", "report": None,
                    "report_param": None, "toc": None, "reports": [], "refresh": None}
         status = 200
         try:
@@ -344,4 +344,8 @@ def serve(library: Library, host: str = "127.0.0.1", port: int = 8000, say=None)
     say(f"kzqa: serving {', '.join(library.names)} at {url} (API docs: {url}docs); Ctrl-C stops")
     config = uvicorn.Config(app, log_level="info", timeout_graceful_shutdown=5, server_header=False,
                             limit_concurrency=1000, proxy_headers=False)
-    uvicorn.Server(config).run(sockets=[sock])
+    try:
+        uvicorn.Server(config).run(sockets=[sock])
+    except KeyboardInterrupt:  # uvicorn has shut down cleanly, then passes Ctrl-C on
+        pass
+    say("kzqa: stopped")
