@@ -15,6 +15,7 @@ the CLI's one-line message. Nothing but the protocol goes to stdout; notes go to
 from __future__ import annotations
 
 import functools
+from typing import Any
 
 from mcp.server.mcpserver import MCPServer
 from mcp.types import CallToolResult, TextContent, ToolAnnotations
@@ -54,26 +55,26 @@ def _tool(library: Library, fn):
 def build_server(library: Library) -> MCPServer:
     server = MCPServer("kzqa", version=__version__, instructions=INSTRUCTIONS, log_level="WARNING")
 
-    def ask(question: str, k: int = 3, report: str | None = None) -> dict:
+    def ask(question: str, k: int = 3, report: str | None = None) -> dict[str, Any]:
         """Answer a question from the report, with cited passages (the JSON of `kzqa ask --json`).
 
         question: the question in plain words. k: how many passages to return (1-100).
         report: which report to ask (see list_reports); default: the first served."""
         return service.answer(library, question, k, "hybrid", [report] if report else None)
 
-    def show(ref: str, report: str | None = None) -> dict:
+    def show(ref: str, report: str | None = None) -> dict[str, Any]:
         """The report text a reference points to, with its heading path and pages (the JSON of
         `kzqa show REF --format json`). ref: a passage id from ask (its subsection, the passage
         marked), a section such as "1.c", a heading such as "Internet Freedom", or a page "p5"."""
         return service.show(library, ref, report)
 
-    def toc(report: str | None = None, depth: int = 4) -> dict:
+    def toc(report: str | None = None, depth: int = 4) -> dict[str, Any]:
         """The report's outline: every section and heading with the page it starts on (the JSON
         of `kzqa toc --format json`). depth: 1 sections, 2 lettered subsections, 3 sub-headings,
         4 run-in headings. Every entry's id works as a ref for show."""
         return service.toc(library, report, depth)
 
-    def list_reports() -> dict:
+    def list_reports() -> dict[str, Any]:
         """The reports this server answers from: {"reports": [{name, title, pages, passages,
         status, ...}]}; the first is the default."""
         return {"reports": service.reports(library)}
