@@ -329,11 +329,11 @@ def url_of(sock: socket.socket) -> str:
 
 
 def serve(library: Library, host: str = "127.0.0.1", port: int = 8000, say=None) -> None:
-    """Bind, say where, and serve until interrupted (Ctrl-C or SIGTERM end it cleanly)."""
+    """Bind, say where, and serve until interrupted (Ctrl-C or SIGTERM end it cleanly). The
+    caller checks the library first (Library.check) so that a bad --report fails before binding."""
     import uvicorn
 
     say = say or (lambda msg: print(msg, file=sys.stderr, flush=True))
-    library.check()
     sock = bind(host, port)
     loopback = is_loopback(host)
     app = create_app(library, loopback_only=loopback)

@@ -109,10 +109,6 @@ class Library:
             self._thread = threading.Thread(target=self._load_all, name="kzqa-load", daemon=True)
         self._thread.start()
 
-    def load_now(self) -> None:
-        """Load every report in this thread (for callers that want to wait)."""
-        self._load_all()
-
     def _set(self, slot: Slot, **changes) -> None:
         with self._changed:
             for key, value in changes.items():

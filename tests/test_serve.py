@@ -10,6 +10,7 @@ import json
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import httpx
@@ -258,7 +259,7 @@ def test_503_while_the_index_is_built(tmp_path):
                 health = http.get("/healthz")
                 if health.json()["reports"]["kazakhstan-2011"] == "building":
                     break
-                asyncio.run(asyncio.sleep(0.1))
+                time.sleep(0.1)
             assert health.status_code == 503 and health.json()["status"] == "loading"
             r = http.get("/api/ask", params={"q": QUESTION})
             assert error_of(r, 503) == "report 'kazakhstan-2011' is being indexed (first use); try again in a few seconds"
@@ -293,3 +294,22 @@ def test_200_concurrent_asks(server, http, capsys):
     with capsys.disabled():
         print(f"\n  load: 200 concurrent asks: p50 {s['p50_ms']:.0f} ms, p95 {s['p95_ms']:.0f} ms, {s['rps']:.0f} requests/s")
     assert http.get("/healthz").status_code == 200
+
+
+def test_readme_serve_examples_are_what_the_server_says(server, http):
+    """The console examples in README's "kzqa serve and kzqa mcp" section, against this server."""
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## kzqa serve and kzqa mcp", 1)[1].split("\n## ", 1)[0]
+    blocks = [b.split("\n```", 1)[0] for b in section.split("```console\n")[1:]]
+    serving = next(line for b in blocks for line in b.splitlines() if line.startswith("kzqa: serving"))
+    assert serving.replace("http://127.0.0.1:8000/", server.url) in server.lines
+    checked = 0
+    for block in blocks:
+        lines = block.splitlines()
+        for command, output in zip(lines, lines[1:]):
+            m = re.fullmatch(r"\$ curl -s '(http://127\.0\.0\.1:8000/\S+)'", command)
+            if m:
+                r = http.get(m.group(1).replace("http://127.0.0.1:8000/", server.url))
+                assert r.text == output, command
+                checked += 1
+    assert checked >= 3
