@@ -47,6 +47,9 @@ RERANK_WEIGHTS = (0.45, 0.45, 0.05, 0.05)
 def validate_question(question: str) -> str:
     if not isinstance(question, str):
         raise KzqaError("the question must be text")
+    bad = next((i for i, ch in enumerate(question) if "\ud800" <= ch <= "\udfff"), None)
+    if bad is not None:  # a lone surrogate ("\ud800" in JSON): not text any encoder or output can take
+        raise KzqaError(f"the question is not valid text (a lone surrogate at character {bad + 1})")
     # control characters (a terminal escape, a NUL) become spaces: they must never reach the output
     q = " ".join("".join(" " if unicodedata.category(ch) == "Cc" else ch for ch in question).split())
     if not q:
