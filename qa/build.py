@@ -102,7 +102,7 @@ def build_index(
         before = read_manifest(loc)
     except IndexDamaged:
         before = None
-    if before is not None and not rebuild:
+    if before is not None and not rebuild and not _journal(loc).exists():
         # the common case, an up-to-date index, needs no lock (nor a writable folder: `kzqa
         # index` on a read-only index just says it is up to date)
         _check_replace(loc, before, src_path, rebuild)
@@ -114,7 +114,9 @@ def build_index(
         _test_pause("lock")
         try:
             old = _read_manifest(w.conn, loc)
-        except IndexDamaged:
+        except IndexDamaged as exc:
+            if "not a kzqa index" in str(exc):
+                raise KzqaError(f"{loc.path} is an SQLite file that kzqa did not write; remove it or give another --name") from None
             old = None
         if old is not None:
             _check_replace(loc, old, src_path, rebuild)
@@ -126,7 +128,7 @@ def build_index(
                     fresh = True
             by_other = fresh and w.waited and (before is None or before.build_id != old.build_id)
             if fresh and (not rebuild or by_other):
-                return BuildResult(old, built=False, cleaned=_tidy(loc), by_other=by_other)
+                return BuildResult(old, built=False, cleaned=w.tidied + _tidy(loc), by_other=by_other)
         progress("parse", 0, 1)
         src = decode_source(read_path, raw)
         from .report import parse_report
@@ -137,7 +139,7 @@ def build_index(
         progress("parse", 1, 1)
         manifest = _write(w, loc, report, src_path, src.kind, digest, params, progress, old)
     _test_pause("done")
-    return BuildResult(manifest, built=True, seconds=time.perf_counter() - started, cleaned=_tidy(loc))
+    return BuildResult(manifest, built=True, seconds=time.perf_counter() - started, cleaned=w.tidied + _tidy(loc))
 
 
 def verify_index_encoder(loc: IndexLocation, manifest: Manifest) -> None:
@@ -195,6 +197,11 @@ def _check_replace(loc: IndexLocation, old: Manifest, src_path: Path | None, reb
 class _Writer:
     conn: sqlite3.Connection
     waited: bool = False
+    tidied: list[str] = field(default_factory=list)
+
+
+def _journal(loc: IndexLocation) -> Path:
+    return loc.path.with_name(loc.path.name + "-journal")
 
 
 @contextlib.contextmanager
@@ -236,7 +243,7 @@ def _create(path: Path) -> bool:
 @contextlib.contextmanager
 def _writer(loc: IndexLocation, notify: Callable[[str], None] | None, timeout: float = LOCK_TIMEOUT_S) -> Iterator[_Writer]:
     """The build's write transaction (BEGIN IMMEDIATE: one writer per index, readers go on).
-    Waits for another build of the same index, saying so. Commits only through _commit; any
+    Waits for another build of the same index, saying so. The body commits (_write); any
     exception rolls back, and a file this build made that still holds no build is removed."""
     try:
         loc.root.mkdir(parents=True, exist_ok=True)
@@ -246,6 +253,11 @@ def _writer(loc: IndexLocation, notify: Callable[[str], None] | None, timeout: f
     except (OSError, sqlite3.Error) as exc:
         raise KzqaError(f"cannot write index folder {loc.root}: {_strerror(exc)}") from None
     w = _Writer(conn)
+    # A build killed while writing its rows (before COMMIT synced anything) leaves a journal that
+    # SQLite ignores (a hot one is rolled back by the next reader). This transaction takes it
+    # over, and SQLite deletes it when the transaction ends, committed or not.
+    if _journal(loc).exists():
+        w.tidied.append("the journal of a build killed while writing")
     committed = False
     try:
         with _interrupts_as_exceptions():
@@ -253,6 +265,7 @@ def _writer(loc: IndexLocation, notify: Callable[[str], None] | None, timeout: f
             while True:
                 try:
                     conn.execute("BEGIN IMMEDIATE")
+                    conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
                     break
                 except sqlite3.OperationalError as exc:
                     if "locked" not in str(exc) and "busy" not in str(exc):
@@ -262,6 +275,18 @@ def _writer(loc: IndexLocation, notify: Callable[[str], None] | None, timeout: f
                     w.waited = True
                     if time.monotonic() > deadline:
                         raise KzqaError(f"index {loc.name!r} is locked by another build (gave up after {timeout:.0f} s)") from None
+                except sqlite3.DatabaseError:
+                    # not an SQLite file at all (zeroed, overwritten): nothing in it can be kept
+                    conn.close()
+                    conn = None
+                    loc.path.unlink()
+                    with _writer(loc, notify, timeout) as again:
+                        yield again
+                    committed = True
+                    return
+            if w.tidied:  # a write makes the transaction own the stale journal, so SQLite deletes it at the end
+                version = conn.execute("PRAGMA user_version").fetchone()[0]
+                conn.execute(f"PRAGMA user_version = {int(version)}")
             if not loc.path.exists() or os.stat(loc.path).st_ino != inode:
                 # the file this build waited on was removed (a failed first build): start again
                 conn.execute("ROLLBACK")

@@ -19,7 +19,7 @@ Every row carries the sha256 of its content (report, each chunk, each vector tab
 manifest names the encoder file by its sha256; all are checked before an index is served. The
 manifest records the sha256 of the very bytes of the report that were parsed (qa/sources.py).
 
-Test hook (documented, tiny): KZQA_TEST_PAUSE_AT=stage[,stage...][:seconds] makes a build print
+Test hook (documented, tiny; qa/testhook.py): KZQA_TEST_PAUSE_AT=stage[,stage...][:seconds] makes a build print
 "kzqa: test pause at <stage>" on stderr and sleep there (default: an hour, i.e. until killed), so
 tests can kill a build, or change its source file, at a known point. Stages, in order: lock (the
 write lock held, nothing written), embed (after the first batch of vectors), export (vectors done,
@@ -35,9 +35,8 @@ import json
 import os
 import sqlite3
 import sys
-import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
@@ -58,7 +57,7 @@ READ_TIMEOUT_S = 60.0  # how long a reader waits for a build to finish committin
 MAX_NAME_LENGTH = 100
 LEXICAL_SETTINGS = {"variant": "lucene", "stem": True, "stop_words": True, "k1": 1.2, "b": 0.75}
 
-ENV_TEST_PAUSE = "KZQA_TEST_PAUSE_AT"
+from .testhook import ENV_TEST_PAUSE  # noqa: E402,F401 - the test hook's variable
 
 Progress = Callable[[str, int, int], None]
 
@@ -71,14 +70,10 @@ CREATE TABLE vectors (kind TEXT PRIMARY KEY, rows INTEGER NOT NULL, dim INTEGER 
 
 
 def _test_pause(stage: str) -> None:
-    """The test hook described in the module docstring; does nothing unless KZQA_TEST_PAUSE_AT is set."""
-    spec = os.environ.get(ENV_TEST_PAUSE)
-    if not spec:
-        return
-    stages, _, seconds = spec.partition(":")
-    if stage in stages.split(","):
-        print(f"kzqa: test pause at {stage}", file=sys.stderr, flush=True)
-        time.sleep(float(seconds) if seconds else 3600.0)
+    """The test hook described in the module docstring (qa/testhook.py)."""
+    from .testhook import test_pause
+
+    test_pause(stage)
 
 
 def expand_dir(path: str | Path) -> Path:
@@ -264,7 +259,14 @@ class IndexIncomplete(IndexDamaged):
 
 
 def _read_only_connection(path: Path, timeout: float = READ_TIMEOUT_S) -> sqlite3.Connection:
-    return sqlite3.connect(f"file:{quote(str(path))}?mode=ro", uri=True, timeout=timeout, isolation_level=None, check_same_thread=False)
+    """A connection that only reads, but that may undo what a killed build left in the journal
+    when the file and its folder can be written (SQLite does that on opening); else read-only."""
+    writable = os.access(path, os.W_OK) and os.access(path.parent, os.W_OK | os.X_OK)
+    mode = "rw" if writable else "ro"
+    conn = sqlite3.connect(f"file:{quote(str(path))}?mode={mode}", uri=True, timeout=timeout, isolation_level=None, check_same_thread=False)
+    if writable:
+        conn.execute("PRAGMA query_only = 1")
+    return conn
 
 
 def _why(exc: BaseException) -> str:
