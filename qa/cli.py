@@ -269,7 +269,7 @@ def index_cmd(file, name, rebuild, index_dir, index_name):
     m = result.manifest.data
     from .store import resolve_location
 
-    where = resolve_location(index_dir, m["name"]).path
+    where = _shown_path(resolve_location(index_dir, m["name"]).path)
     if result.cleaned:
         click.echo(f"kzqa: removed what earlier runs left: {'; '.join(result.cleaned)}", err=True)
     if result.built:
@@ -562,6 +562,14 @@ def shell_cmd(k, mode, fmt, index_dir, index_name):
       kzqa shell --mode bm25 -k 5
     """
     _start_shell(k, mode, fmt, index_dir, index_name)
+
+
+def _shown_path(path: Path) -> Path:
+    """A path as a user would type it: relative to the current folder when it lies inside it."""
+    try:
+        return path.resolve().relative_to(Path.cwd().resolve())
+    except (ValueError, OSError):
+        return path
 
 
 def _stderr_console():

@@ -28,11 +28,11 @@ class ClosedStream:
     closed (`kzqa ask q >&-`): every use is a one-line error instead of silence or an
     AttributeError."""
 
-    def __init__(self, what: str) -> None:
-        self.what = what
+    def __init__(self, message: str) -> None:
+        self.message = message
 
     def _fail(self, *args, **kwargs):
-        raise KzqaError(f"{self.what} is closed")
+        raise KzqaError(self.message)
 
     write = read = readline = fileno = _fail
 
@@ -54,9 +54,9 @@ class ClosedStream:
 def guard_standard_streams() -> None:
     """Replace streams the process was started without (closed descriptors) by ClosedStream."""
     if sys.stdin is None:
-        sys.stdin = ClosedStream("standard input")
+        sys.stdin = ClosedStream("cannot read standard input: it is closed")
     if sys.stdout is None:
-        sys.stdout = ClosedStream("standard output")
+        sys.stdout = ClosedStream("cannot write the results: standard output is closed")
     if sys.stderr is None:
         sys.stderr = open(os.devnull, "w")  # nowhere to say anything; the exit status still tells
 

@@ -216,6 +216,21 @@ def _page_marker(page: int, color: bool) -> str:
     return f"{DIM}{text}{RESET}" if color else text
 
 
+def page_note(ex: Excerpt) -> str | None:
+    """For a page: whether it opens in the middle of a paragraph from the page before, or ends in
+    one that runs on (the whole paragraph is shown, with a `── p. N ──` line where the page turns)."""
+    paragraphs = [p for part in ex.parts for p in part.paragraphs]
+    if not paragraphs:
+        return None
+    page = ex.target.page
+    said = []
+    if paragraphs[0].page_start < page:
+        said.append(f"The first paragraph begins on p. {paragraphs[0].page_start}, before this page.")
+    if paragraphs[-1].page_end > page:
+        said.append(f"The last paragraph runs on to p. {paragraphs[-1].page_end}.")
+    return " ".join(said) or None
+
+
 def excerpt_text(ex: Excerpt, color: bool = False, width: int = 100) -> str:
     """Heading path and pages, then the text with page breaks marked (`── p. 5 ──`) and, for a
     passage, its sentences marked with a bar in the margin."""
@@ -225,6 +240,9 @@ def excerpt_text(ex: Excerpt, color: bool = False, width: int = 100) -> str:
     pages = pages_label(ex.page_start, ex.page_end)
     if ex.kind == "page":
         lines.append(bold(f"Page {ex.target.page} of {ex.page_count}"))
+        note = page_note(ex)
+        if note:
+            lines.append(dim(note))
     else:
         for depth, heading in enumerate(ex.root.headings):
             lines.append(bold("  " * depth + heading))
@@ -277,6 +295,9 @@ def excerpt_markdown(ex: Excerpt, report_title: str = "") -> str:
     lines: list[str] = []
     if ex.kind == "page":
         lines += [f"## Page {ex.target.page} of {ex.page_count}", ""]
+        note = page_note(ex)
+        if note:
+            lines += [f"*{note}*", ""]
     else:
         lines += [f"## {citation(ex.root.number, ex.root.headings, ex.page_start, ex.page_end, width=200)}", ""]
         lines += ["*" + " › ".join(ex.root.headings) + "*", ""]

@@ -29,9 +29,10 @@ MAX_SOURCE_BYTES = 200 * 1024 * 1024
 # A PDF's pages are drawn by content streams; text extraction costs time in proportion to them.
 # A real report page holds tens of kB; these bounds stop a crafted or broken file (one 5 MB stream
 # shared by 200 pages) long before it ties up the machine.
-MAX_PDF_PAGE_CONTENT = 4 * 1024 * 1024  # bytes of decoded content stream for one page
-MAX_PDF_TOTAL_CONTENT = 64 * 1024 * 1024  # bytes of decoded content streams for the whole file
-MAX_PDF_SECONDS = 120.0  # wall-clock time for extracting the text of every page
+# (pypdf's layout extraction takes ~1.4 s per MB here; a text page has 5-20 kB.)
+MAX_PDF_PAGE_CONTENT = 1024 * 1024  # bytes of decoded content stream for one page
+MAX_PDF_TOTAL_CONTENT = 8 * 1024 * 1024  # bytes of decoded content streams for the whole file
+MAX_PDF_SECONDS = 60.0  # wall-clock time for extracting the text of every page
 
 
 @dataclass(frozen=True)
@@ -173,11 +174,11 @@ def _pages_text(p: Path, reader) -> list[str]:
         if size > MAX_PDF_PAGE_CONTENT:
             raise KzqaError(
                 f"{p}: page {number} of the PDF holds {size / 1e6:.1f} MB of drawing instructions "
-                f"(the limit is {MAX_PDF_PAGE_CONTENT / 1e6:.0f} MB a page); it is not a text report"
+                f"(the limit is {MAX_PDF_PAGE_CONTENT / 2**20:.0f} MB a page); it is not a text report"
             )
         if total > MAX_PDF_TOTAL_CONTENT:
             raise KzqaError(
-                f"{p}: the PDF's pages hold over {MAX_PDF_TOTAL_CONTENT / 1e6:.0f} MB of drawing instructions "
+                f"{p}: the PDF's pages hold over {MAX_PDF_TOTAL_CONTENT / 2**20:.0f} MB of drawing instructions "
                 f"(by page {number}); it is not a text report"
             )
         out.append(_page_text(page))
