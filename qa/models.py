@@ -26,6 +26,7 @@ import os
 import re
 import sqlite3
 import time
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -119,9 +120,11 @@ class EncoderFile:
     sha256: str
     fd: int
 
+    def __post_init__(self) -> None:
+        self._closer = weakref.finalize(self, _close_quietly, self.fd)
+
     def close(self) -> None:
-        with contextlib.suppress(OSError):
-            os.close(self.fd)
+        self._closer()
 
     @property
     def fd_path(self) -> str | None:
@@ -132,6 +135,11 @@ class EncoderFile:
     def read_bytes(self) -> bytes:
         size = os.fstat(self.fd).st_size
         return os.pread(self.fd, size, 0)
+
+
+def _close_quietly(fd: int) -> None:
+    with contextlib.suppress(OSError):
+        os.close(fd)
 
 
 def open_encoder(root: Path, key: str, sha256: str) -> EncoderFile:

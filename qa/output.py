@@ -69,6 +69,8 @@ def write_stdout(text: str, color: bool | None = None) -> None:
         raise KzqaError("cannot write the results: standard output is closed")
     try:
         click.echo(text, nl=False, color=color)
+    except BrokenPipeError:
+        raise  # the reader went away (`| head`): the CLI ends quietly
     except OSError as exc:
         _silence_stdout()
         raise KzqaError(f"cannot write to standard output: {exc.strerror or exc}") from None

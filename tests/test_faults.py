@@ -1424,3 +1424,14 @@ def test_e_ctrl_c_while_the_fast_encoder_starts_is_an_interruption(cli_env):
         _, err = proc.communicate(timeout=60)
         assert b"sentence-transformers" not in err and b"Traceback" not in err, (delay, err)
         assert proc.returncode in (0, 130, -signal.SIGINT), (delay, proc.returncode, err)
+
+
+def test_e_reader_that_goes_away_ends_the_run_quietly(cli_env, tmp_path):
+    """`kzqa batch q.txt | head -1`: a closed pipe is not an error worth a message."""
+    q = tmp_path / "q.txt"
+    q.write_text("torture\n" * 300)
+    proc = subprocess.Popen([sys.executable, "-m", "qa", "batch", str(q)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=cli_env)
+    proc.stdout.readline()
+    proc.stdout.close()
+    err = proc.stderr.read()
+    assert proc.wait(timeout=120) == 0 and err == b"", err
