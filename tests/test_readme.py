@@ -68,7 +68,7 @@ def test_readme_other_report_example_is_real(index_dir, tmp_path):
 
     block = README.split("**Other reports.**", 1)[1]
     index_cmd = re.search(r"^\$ (kzqa index tests/fixtures/\S+ --name (\S+))$", block, flags=re.M)
-    ask = re.search(r"```console\n\$ (kzqa ask .*--index " + re.escape(index_cmd.group(2)) + r".*)\n(.*?)\n```", block, flags=re.S)
+    ask = re.search(r"```console\n\$ (kzqa ask [^\n]*--index " + re.escape(index_cmd.group(2)) + r"[^\n]*)\n(.*?)\n```", block, flags=re.S)
     root = tmp_path / "root"
     copy_root(index_dir, root)
     env = {**os.environ, "KZQA_INDEX_DIR": str(root), "NO_COLOR": "1"}
