@@ -12,6 +12,7 @@ file it made. Text that the previous build embedded with the same model is not e
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import signal
@@ -41,6 +42,7 @@ from .store import (
     Manifest,
     Progress,
     _check_root,
+    _chunk_from_json,
     _chunk_to_json,
     _read_manifest,
     _read_rows,
@@ -332,21 +334,35 @@ def _reference_encoder(factory):
     return _ENCODER[0]
 
 
-def _cached_vectors(conn: sqlite3.Connection, loc: IndexLocation, old: Manifest | None) -> dict[str, np.ndarray]:
+def _cached_vectors(conn: sqlite3.Connection, old: Manifest | None) -> dict[str, np.ndarray]:
     """sha256 of a text -> its vector, from the previous build of this index when it used the
-    same model and its rows verify; empty otherwise (then everything is embedded afresh)."""
+    same model: every chunk row that still matches its checksum, with its sentences (a damaged
+    row costs only its own texts), as long as the vectors themselves verify."""
     if old is None or old.data.get("model") != model_fingerprint():
         return {}
     try:
-        _, pairs, vectors, sentence_vectors = _read_rows(conn, loc, old)
-    except (KzqaError, ValueError):
+        rows = conn.execute("SELECT json, sha256, sentences FROM chunks ORDER BY pos").fetchall()
+        arrays = {}
+        for kind, n, dim, data, digest in conn.execute("SELECT kind, rows, dim, data, sha256 FROM vectors"):
+            if isinstance(data, bytes) and sha256_bytes(data) == digest and len(data) == n * dim * 4:
+                arrays[kind] = np.frombuffer(data, dtype="<f4").reshape(n, dim)
+    except sqlite3.Error:
+        return {}
+    if set(arrays) != {"chunks", "sentences"} or len(rows) != arrays["chunks"].shape[0]:
+        return {}
+    if sum(n for _, _, n in rows if isinstance(n, int)) != arrays["sentences"].shape[0]:
         return {}
     cache: dict[str, np.ndarray] = {}
-    for (chunk, _, _), vector in zip(pairs, vectors):
-        cache[sha256_bytes(chunk.index_text)] = vector
-    sentences = [s.text for c, _, _ in pairs for s in c.sentences]
-    for text, vector in zip(sentences, sentence_vectors):
-        cache[sha256_bytes(text)] = vector
+    offset = 0
+    for pos, (text, digest, n) in enumerate(rows):
+        if sha256_bytes(text) == digest:
+            with contextlib.suppress(ValueError, KeyError, TypeError, AttributeError, IndexError, RecursionError):
+                chunk, _, _ = _chunk_from_json(json.loads(text))
+                if len(chunk.sentences) == n:
+                    cache[sha256_bytes(chunk.index_text)] = arrays["chunks"][pos]
+                    for i, sentence in enumerate(chunk.sentences):
+                        cache[sha256_bytes(sentence.text)] = arrays["sentences"][offset + i]
+        offset += n
     return cache
 
 
@@ -362,7 +378,7 @@ def _write(w: _Writer, loc: IndexLocation, report, src_path, kind, digest, param
     sentence_tokens = [[tokenize(s.text, **lex) for s in c.sentences] for c in chunks]
     texts = [c.index_text for c in chunks] + [s.text for c in chunks for s in c.sentences]
     vectors = np.zeros((len(texts), DIM), dtype=np.float32)
-    cache = _cached_vectors(w.conn, loc, old)
+    cache = _cached_vectors(w.conn, old)
     hashes = [sha256_bytes(t) for t in texts]
     todo = sorted((i for i, h in enumerate(hashes) if h not in cache), key=lambda i: len(texts[i]))
     for i, h in enumerate(hashes):
@@ -428,11 +444,11 @@ def _write(w: _Writer, loc: IndexLocation, report, src_path, kind, digest, param
     rows = []
     for pos, (c, t, st) in enumerate(zip(chunks, tokens, sentence_tokens)):
         text = dumps(_chunk_to_json(c, t, st))
-        rows.append((pos, c.id, text, sha256_bytes(text)))
+        rows.append((pos, c.id, text, sha256_bytes(text), len(c.sentences)))
     half = len(rows) // 2
-    conn.executemany("INSERT INTO chunks VALUES (?, ?, ?, ?)", rows[:half])
+    conn.executemany("INSERT INTO chunks VALUES (?, ?, ?, ?, ?)", rows[:half])
     _test_pause("write")
-    conn.executemany("INSERT INTO chunks VALUES (?, ?, ?, ?)", rows[half:])
+    conn.executemany("INSERT INTO chunks VALUES (?, ?, ?, ?, ?)", rows[half:])
     for kind_name, array in (("chunks", chunk_vectors), ("sentences", sentence_vectors)):
         data = np.ascontiguousarray(array, dtype="<f4").tobytes()
         conn.execute("INSERT INTO vectors VALUES (?, ?, ?, ?, ?)", (kind_name, array.shape[0], DIM, data, sha256_bytes(data)))

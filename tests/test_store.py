@@ -111,10 +111,12 @@ def test_damaged_index_is_detected(index_copy, damage):
 def test_damaged_index_is_rebuilt_and_says_so(index_copy):
     loc = resolve_location(index_copy)
     sql(loc.path, "UPDATE chunks SET json = replace(json, 'the', 'teh') WHERE pos = 3")
-    said = []
-    stored = open_index(index_copy, notify=said.append)
+    said, steps = [], []
+    stored = open_index(index_copy, notify=said.append, progress=lambda step, done, total: steps.append((step, total)))
     assert said and "rebuilding" in said[0] and "chunk 3" in said[0]
     assert len(stored.chunks) > 100
+    # only the damaged chunk's texts are embedded again: the rest come from the intact rows
+    assert 0 < max(total for step, total in steps if step == "embed") <= 12
     # the rebuilt index verifies
     open_index(index_copy, auto_build=False, notify=None)
 
