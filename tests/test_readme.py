@@ -83,3 +83,10 @@ def test_readme_other_report_example_is_real(index_dir, tmp_path):
     out = subprocess.run(["bash", "-c", ask.group(1)], capture_output=True, text=True, env=env, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout == ask.group(2) + "\n"
+
+
+def test_docs_name_no_absolute_path_of_one_machine():
+    """Item 21 of issue 13: eval/README.md gave the report as a path on one machine."""
+    for doc in (REPO / "README.md", REPO / "eval" / "README.md"):
+        text = doc.read_text(encoding="utf-8")
+        assert not re.search(r"(^|[ (`\"])/(work|root|home)/", text, flags=re.M), doc
