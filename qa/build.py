@@ -48,6 +48,7 @@ from .store import (
     _read_rows,
     _report_to_json,
     _test_pause,
+    _why,
     dumps,
     model_fingerprint,
     newer_format,
@@ -253,7 +254,7 @@ def _writer(loc: IndexLocation, notify: Callable[[str], None] | None, timeout: f
         conn = sqlite3.connect(loc.path, timeout=0.2, isolation_level=None, check_same_thread=False)
         inode = os.stat(loc.path).st_ino
     except (OSError, sqlite3.Error) as exc:
-        raise KzqaError(f"cannot write index folder {loc.root}: {_strerror(exc)}") from None
+        raise KzqaError(f"cannot write index folder {loc.root}: {_why(exc)}") from None
     w = _Writer(conn)
     # A build killed while writing its rows (before COMMIT synced anything) leaves a journal that
     # SQLite ignores (a hot one is rolled back by the next reader). This transaction takes it
@@ -271,7 +272,7 @@ def _writer(loc: IndexLocation, notify: Callable[[str], None] | None, timeout: f
                     break
                 except sqlite3.OperationalError as exc:
                     if "locked" not in str(exc) and "busy" not in str(exc):
-                        raise KzqaError(f"cannot write index {loc.name!r} in {loc.root}: {_strerror(exc)}") from None
+                        raise KzqaError(f"cannot write index {loc.name!r} in {loc.root}: {_why(exc)}") from None
                     if not w.waited and notify:
                         notify(f"another kzqa process is building index {loc.name!r}; waiting for it")
                     w.waited = True
@@ -301,7 +302,7 @@ def _writer(loc: IndexLocation, notify: Callable[[str], None] | None, timeout: f
             yield w
             committed = True  # the body ended normally: it committed, or found nothing to do
     except sqlite3.Error as exc:
-        raise KzqaError(f"cannot write index {loc.name!r} in {loc.root}: {_strerror(exc)}") from None
+        raise KzqaError(f"cannot write index {loc.name!r} in {loc.root}: {_why(exc)}") from None
     finally:
         if conn is not None:
             if conn.in_transaction:
@@ -312,15 +313,6 @@ def _writer(loc: IndexLocation, notify: Callable[[str], None] | None, timeout: f
                 with contextlib.suppress(OSError, KzqaError, IndexDamaged):
                     if read_manifest(loc) is None and os.stat(loc.path).st_ino == inode:
                         loc.path.unlink()
-
-
-def _strerror(exc: BaseException) -> str:
-    if isinstance(exc, OSError) and exc.strerror:
-        return exc.strerror
-    text = str(exc)
-    if "disk" in text and "full" in text:
-        return "No space left on device"
-    return text or exc.__class__.__name__
 
 
 _ENCODER: list = []
