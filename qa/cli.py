@@ -231,8 +231,8 @@ def index_cmd(file, name, rebuild, index_dir, index_name):
     FILE may be any chapter of the Country Reports on Human Rights Practices, as extracted text
     or as the PDF; ask it with `kzqa ask --index NAME`, see all with `kzqa list`. A document
     without the reports' section scheme is indexed by paragraphs, with a warning. An up-to-date
-    index is left alone; a build killed half-way leaves the previous index in service, and the
-    next `kzqa index` tidies what it left.
+    index is left alone; a build killed half-way leaves the previous index in service, unchanged
+    (the index is one SQLite file, written by one transaction).
 
     \b
     Examples:
