@@ -38,6 +38,7 @@ DEFAULT_MODE = "hybrid"
 MAX_QUESTION_CHARS = 10_000
 CANDIDATES = 10  # passages whose sentences compete for the answer (and that rerank reorders)
 MAX_ALTERNATIVES = 3
+SHORT_ANSWER_WORDS = 6  # a longer "short answer" that is most of its sentence is not given
 
 
 def validate_question(question: str) -> str:
@@ -302,6 +303,8 @@ class Index:
         if sentence is not None and level != "none":
             spans = ranked_spans(sentence.text, a.query.profile, shipped_span_model())
             text = spans[0][0] if spans else None
+            if text and len(text.split()) > SHORT_ANSWER_WORDS and len(text.split()) >= 0.8 * len(sentence.text.split()):
+                text = None  # most of the sentence is no short answer: the sentence itself is shown
         alternatives = self._alternatives(a, best_sid, set(ranked)) if level == "answer" and text else []
         return Answer(
             question=a.query.text, found=level != "none", text=text,

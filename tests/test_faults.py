@@ -768,7 +768,7 @@ def test_i_index_of_kzqa_0_1_0_is_rebuilt_in_the_new_format_and_its_folder_remov
     rows = {row["name"]: row for row in json.loads(run(["list", "--json"], c["env"]).stdout)}
     assert rows["rur"]["status"] == "stale" and "index format 1" in rows["rur"]["problem"]
     obj, said = ask_small(c, expect_rebuild=True)
-    assert "index format 1 (this kzqa uses 2)" in said and "4,217" in obj["answer"]["text"]
+    assert f"index format 1 (this kzqa uses {FORMAT_VERSION})" in said and "4,217" in obj["answer"]["text"]
     assert not old.exists() and c["db"].exists()
 
 
@@ -1436,3 +1436,25 @@ def test_e_reader_that_goes_away_ends_the_run_quietly(cli_env, tmp_path):
     proc.stdout.close()
     err = proc.stderr.read()
     assert proc.wait(timeout=120) == 0 and err == b"", err
+
+
+# ---------------------------------------------------------------- issue 13 item 11: kzqa eval's input
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (b'{"id": "q1", "question": "how many prisoners were released", "answer": "8,390", "evidence": "x"}\n\xff\xfe\x00bad\n', "not UTF-8 text"),
+        ('{"id": "q 1", "question": "how many prisoners were released", "answer": "8,390", "evidence": "x"}\n'.encode(), "without spaces"),
+        (b"", "the eval set is empty"),
+        (b"\n\n", "the eval set is empty"),
+        ('{"id": "q1", "question": "a"}\n{"id": "q1", "question": "b"}\n'.encode(), "duplicate item id"),
+    ],
+)
+def test_e_bad_eval_sets_are_one_line_errors(cli_env, tmp_path, content, message):
+    """Issue 13 item 11: a non-UTF-8 questions file or an id with a space was an internal error,
+    and an empty questions file printed an all-zero table and exited 0."""
+    path = tmp_path / "questions.jsonl"
+    path.write_bytes(content)
+    r = run(["eval", "--questions", str(path)], cli_env)
+    assert r.exit_code == 1
+    assert_one_line_error(r.stderr, message)
