@@ -33,7 +33,7 @@ from qa.evaluate import contains_answer, relevant_chunks, short_answer_correct  
 from qa.model import Calibration, LinearModel, ModeModel  # noqa: E402
 from qa.report import normalize_space  # noqa: E402
 from qa.select import LEXICAL_SENTENCE_FEATURES, SENTENCE_FEATURES, select_columns  # noqa: E402
-from qa.spans import ranked_spans, span_candidates, span_feature_names, span_features, span_words  # noqa: E402
+from qa.spans import answer_candidates, ranked_spans, span_feature_names, span_features, span_words  # noqa: E402
 
 FOLDS = 5
 SEED = 7
@@ -233,7 +233,7 @@ def span_data(index: Index, items: list[EvalItem]) -> list[tuple[EvalItem, np.nd
         sentence = index.sentences[gold[0]].text
         query = index.understand(it.question)
         words = span_words(sentence)
-        cands = span_candidates(sentence)
+        cands = answer_candidates(sentence, query.profile)
         if not cands:
             continue
         X = span_features(sentence, query.profile, cands, words)

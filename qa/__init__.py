@@ -47,7 +47,7 @@ _LAZY = {
     "Section": "report",
     "Sentence": "report",
     "load_report": "report",
-    "build_index": "store",
+    "build_index": "build",
 }
 
 

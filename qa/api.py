@@ -38,11 +38,15 @@ DEFAULT_MODE = "hybrid"
 MAX_QUESTION_CHARS = 10_000
 CANDIDATES = 10  # passages whose sentences compete for the answer (and that rerank reorders)
 MAX_ALTERNATIVES = 3
+SHORT_ANSWER_WORDS = 6  # a longer "short answer" that is most of its sentence is not given
 
 
 def validate_question(question: str) -> str:
     if not isinstance(question, str):
         raise KzqaError("the question must be text")
+    bad = next((i for i, ch in enumerate(question) if "\ud800" <= ch <= "\udfff"), None)
+    if bad is not None:  # a lone surrogate ("\ud800" in JSON): not text any encoder or output can take
+        raise KzqaError(f"the question is not valid text (a lone surrogate at character {bad + 1})")
     # control characters (a terminal escape, a NUL) become spaces: they must never reach the output
     q = " ".join("".join(" " if unicodedata.category(ch) == "Cc" else ch for ch in question).split())
     if not q:
@@ -232,6 +236,11 @@ class Index:
                 analysis.confidence_row[[CONFIDENCE_FEATURES.index(f) for f in model.confidence.features]])[0])
         return analysis
 
+    def _has_content(self, query: Query) -> bool:
+        """A question needs a word of two letters or more, or a figure, to be answered at all: "e"
+        matches the "e" of "e-mail" but asks nothing."""
+        return any(len(t) > 1 or t.isdigit() for t in self.lexical.query_tokens(query.search))
+
     def _confidence_row(self, a: Analysis, retrieval: str) -> np.ndarray:
         terms = [t for t in self.lexical.query_tokens(a.query.search) if not t[0].isdigit()]
         unknown = sum(t not in self.lexical._vocab for t in terms) / len(terms) if terms else 0.0
@@ -269,12 +278,12 @@ class Index:
         a = self.analyse(question, mode)
         model = self.models[mode]
         best_sid = a.best_sid
-        probability = float(model.calibration(a.confidence_score))
+        probability = float(model.calibration(a.confidence_score)) if self._has_content(a.query) else 0.0
         level = model.level(probability)
         ranked = [int(ci) for ci in a.order[:k]]
         answer_chunk = int(self.sentence_chunk[best_sid]) if best_sid is not None else None
-        if answer_chunk is not None and answer_chunk not in ranked:
-            ranked.append(answer_chunk)  # a short answer never comes from a passage that is not shown
+        if answer_chunk is not None and answer_chunk not in ranked and level != "none":
+            ranked.append(answer_chunk)  # an answer never comes from a passage that is not shown
         best_in_passage: dict[int, int] = {}
         for sid, score in sorted(zip(a.sids, a.sentence_scores), key=lambda x: -x[1]):
             best_in_passage.setdefault(int(self.sentence_chunk[sid]), sid)
@@ -294,6 +303,8 @@ class Index:
         if sentence is not None and level != "none":
             spans = ranked_spans(sentence.text, a.query.profile, shipped_span_model())
             text = spans[0][0] if spans else None
+            if text and len(text.split()) > SHORT_ANSWER_WORDS and len(text.split()) >= 0.8 * len(sentence.text.split()):
+                text = None  # most of the sentence is no short answer: the sentence itself is shown
         alternatives = self._alternatives(a, best_sid, set(ranked)) if level == "answer" and text else []
         return Answer(
             question=a.query.text, found=level != "none", text=text,

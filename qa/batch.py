@@ -5,8 +5,11 @@ Each non-blank line is one item; its 1-based line number is its id unless it giv
 value is used as its JSON text). A line starting with "{" is read as JSON; any other line is a
 question as it stands. A line that cannot be read (bad UTF-8, malformed JSON, not an object, no
 "question", a "question" that is not text) becomes an item with an error naming its line, and the
-run goes on with the others. Blank lines are skipped (they still count for line numbers). A file
-that is empty, has only blank lines, or looks binary is an error as a whole.
+run goes on with the others; so does a line whose JSON is too deep or has a number too long to
+read, or whose id is not valid text. Blank lines are skipped (they still count for line numbers).
+A byte-order mark is dropped wherever a line starts with one (files joined with `cat`). A file in
+UTF-16 (with its byte-order mark) is read as such. A file that is empty, has only blank lines, or
+looks binary is an error as a whole.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from pathlib import Path
 from .errors import KzqaError
 
 MAX_BATCH_BYTES = 50 * 1024 * 1024
+MAX_ID_CHARS = 200  # a longer id is cut (with "…"): it names a row, it is not data
 
 
 @dataclass
@@ -28,11 +32,18 @@ class BatchItem:
     error: str | None = None
 
 
+BOM = b"\xef\xbb\xbf"
+
+
+def _has_surrogates(text: str) -> bool:
+    return any("\ud800" <= ch <= "\udfff" for ch in text)
+
+
 def parse_batch_bytes(data: bytes) -> list[BatchItem]:
     items: list[BatchItem] = []
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
     for n, raw in enumerate(data.splitlines(), 1):
+        while raw.startswith(BOM):
+            raw = raw[3:]
         try:
             line = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
@@ -46,6 +57,12 @@ def parse_batch_bytes(data: bytes) -> list[BatchItem]:
             except json.JSONDecodeError as exc:
                 items.append(BatchItem(n, n, None, f"line {n}: malformed JSON ({exc.msg} at column {exc.colno})"))
                 continue
+            except RecursionError:
+                items.append(BatchItem(n, n, None, f"line {n}: malformed JSON (nested too deeply)"))
+                continue
+            except ValueError as exc:  # e.g. an integer of more than 4,300 digits
+                items.append(BatchItem(n, n, None, f"line {n}: malformed JSON ({' '.join(str(exc).split())[:120]})"))
+                continue
             if not isinstance(obj, dict):
                 items.append(BatchItem(n, n, None, f"line {n}: a JSON line must be an object"))
                 continue
@@ -53,7 +70,16 @@ def parse_batch_bytes(data: bytes) -> list[BatchItem]:
             if item_id is None:
                 item_id = n
             elif not isinstance(item_id, (str, int)) or isinstance(item_id, bool):
-                item_id = json.dumps(item_id, ensure_ascii=False)
+                try:
+                    item_id = json.dumps(item_id, ensure_ascii=False)
+                except (ValueError, RecursionError):
+                    item_id = n
+            if isinstance(item_id, str) and _has_surrogates(item_id):
+                item_id = json.dumps(item_id)  # kept as its escaped JSON text: it cannot be written as UTF-8
+            if isinstance(item_id, str) and len(item_id) > MAX_ID_CHARS:
+                item_id = item_id[: MAX_ID_CHARS - 1] + "…"
+            elif isinstance(item_id, int) and len(str(abs(item_id))) > MAX_ID_CHARS:
+                item_id = str(item_id)[: MAX_ID_CHARS - 1] + "…"
             question = obj.get("question")
             if not isinstance(question, str):
                 what = "has no \"question\"" if question is None else "has a \"question\" that is not text"
@@ -63,6 +89,18 @@ def parse_batch_bytes(data: bytes) -> list[BatchItem]:
         else:
             items.append(BatchItem(n, n, line.strip()))
     return items
+
+
+def from_utf16(data: bytes, what: str) -> bytes:
+    """UTF-16 text (marked by its byte-order mark) as UTF-8 bytes; anything else as it is."""
+    for bom, codec in ((b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be")):
+        if data.startswith(bom):
+            try:
+                text = data[len(bom):].decode(codec)
+            except UnicodeDecodeError:
+                raise KzqaError(f"{what} looks like a binary file (it starts like UTF-16 text but is not)") from None
+            return text.encode("utf-8", "surrogatepass")
+    return data
 
 
 def check_batch_bytes(data: bytes, what: str) -> None:
@@ -76,6 +114,7 @@ def check_batch_bytes(data: bytes, what: str) -> None:
 def read_batch_bytes(data: bytes, what: str = "the input") -> list[BatchItem]:
     if len(data) > MAX_BATCH_BYTES:
         raise KzqaError(f"{what} is too large ({len(data)} bytes; limit {MAX_BATCH_BYTES})")
+    data = from_utf16(data, what)
     check_batch_bytes(data, what)
     return parse_batch_bytes(data)
 

@@ -15,6 +15,7 @@ import click
 
 from . import __version__
 from .errors import KzqaError
+from .output import OutputFile, guard_standard_streams, write_stdout
 
 MODE_CHOICES = ("bm25", "dense", "hybrid", "rerank")
 EXIT_ERROR = 1
@@ -121,12 +122,21 @@ def _load(index_dir, index_name):
 MAX_STDIN_QUESTION_BYTES = 1024 * 1024
 
 
+def _read_stdin(limit: int) -> bytes:
+    """Up to `limit` bytes of standard input; a closed or unreadable one is a one-line error."""
+    try:
+        return sys.stdin.buffer.read(limit)
+    except (OSError, AttributeError, ValueError) as exc:
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else "it is closed"
+        raise KzqaError(f"cannot read standard input: {why}") from None
+
+
 def _read_question(question: str) -> str:
     """The question text: the argument, or stdin for '-'; bytes that are not UTF-8 (on stdin, or
     in the argument, where Python keeps them as surrogates) are a one-line error, and control
     characters (a terminal escape, a NUL) become spaces so they cannot reach the output."""
     if question == "-":
-        data = sys.stdin.buffer.read(MAX_STDIN_QUESTION_BYTES + 1)
+        data = _read_stdin(MAX_STDIN_QUESTION_BYTES + 1)
         if len(data) > MAX_STDIN_QUESTION_BYTES:
             raise KzqaError(f"the question on standard input is too long (over {MAX_STDIN_QUESTION_BYTES} bytes)")
         try:
@@ -149,6 +159,7 @@ FORMAT_OPTION = click.option(
 @click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", "-V", prog_name="kzqa")
 @click.pass_context
+@handle_errors
 def cli(ctx: click.Context) -> None:
     """kzqa: ask the 2011 US Human Rights Report on Kazakhstan a question, get cited answers.
 
@@ -170,7 +181,7 @@ def cli(ctx: click.Context) -> None:
             env_dir = os.environ.get("KZQA_INDEX_DIR")
             _start_shell(3, "hybrid", None, Path(env_dir) if env_dir else None, None)
         else:
-            click.echo(ctx.get_help())
+            write_stdout(ctx.get_help() + "\n")
 
 
 @cli.command()
@@ -202,11 +213,12 @@ def ask(question, k, mode, as_json, fmt, index_dir, index_name):
     if answer.searched and fmt != "json":
         click.echo(f"kzqa: searched for: {answer.searched}", err=True)
     if fmt == "json":
-        click.echo(answer_json(answer))
+        write_stdout(answer_json(answer) + "\n")
     elif fmt == "markdown":
-        click.echo(answer_markdown(answer), nl=False)
+        write_stdout(answer_markdown(answer))
     else:
-        click.echo(answer_text(answer, color=use_color(sys.stdout.isatty())), nl=False, color=use_color(sys.stdout.isatty()))
+        color = use_color(sys.stdout.isatty())
+        write_stdout(answer_text(answer, color=color), color=color)
 
 
 @cli.command("index")
@@ -221,8 +233,8 @@ def index_cmd(file, name, rebuild, index_dir, index_name):
     FILE may be any chapter of the Country Reports on Human Rights Practices, as extracted text
     or as the PDF; ask it with `kzqa ask --index NAME`, see all with `kzqa list`. A document
     without the reports' section scheme is indexed by paragraphs, with a warning. An up-to-date
-    index is left alone; a build killed half-way leaves the previous index in service, and the
-    next `kzqa index` tidies what it left.
+    index is left alone; a build killed half-way leaves the previous index in service, unchanged
+    (the index is one SQLite file, written by one transaction).
 
     \b
     Examples:
@@ -259,13 +271,13 @@ def index_cmd(file, name, rebuild, index_dir, index_name):
     m = result.manifest.data
     from .store import resolve_location
 
-    where = resolve_location(index_dir, m["name"]).folder
+    where = _shown_path(resolve_location(index_dir, m["name"]).path)
     if result.cleaned:
-        click.echo(f"kzqa: removed {len(result.cleaned)} leftover(s) of interrupted or replaced builds", err=True)
+        click.echo(f"kzqa: removed what earlier runs left: {'; '.join(result.cleaned)}", err=True)
     if result.built:
-        click.echo(
+        write_stdout(
             f"built index {m['name']!r}: {m['counts']['chunks']} passages, {m['counts']['sentences']} sentences, "
-            f"{m['corpus']['page_count']} page{'' if m['corpus']['page_count'] == 1 else 's'} in {result.seconds:.1f} s → {where}"
+            f"{m['corpus']['page_count']} page{'' if m['corpus']['page_count'] == 1 else 's'} in {result.seconds:.1f} s → {where}\n"
         )
         if not m["corpus"].get("structured", True):
             click.echo(
@@ -274,9 +286,9 @@ def index_cmd(file, name, rebuild, index_dir, index_name):
                 err=True,
             )
     elif result.by_other:
-        click.echo(f"index {m['name']!r} was just built by another kzqa process and is up to date ({where})")
+        write_stdout(f"index {m['name']!r} was just built by another kzqa process and is up to date ({where})\n")
     else:
-        click.echo(f"index {m['name']!r} is up to date ({where}); use --rebuild to build it again")
+        write_stdout(f"index {m['name']!r} is up to date ({where}); use --rebuild to build it again\n")
 
 
 @cli.command("list")
@@ -297,12 +309,12 @@ def list_cmd(as_json, index_dir):
       kzqa list
       kzqa list --json
     """
-    from .store import default_index_root, list_indexes
+    from .store import default_index_root, expand_dir, list_indexes
 
-    root = index_dir.expanduser() if index_dir else default_index_root()
+    root = expand_dir(index_dir) if index_dir else default_index_root()
     infos = list_indexes(root)
     if as_json:
-        click.echo(json.dumps([i.row() for i in infos], ensure_ascii=False, indent=1))
+        write_stdout(json.dumps([i.row() for i in infos], ensure_ascii=False, indent=1) + "\n")
         return
     if not infos:
         click.echo(f"kzqa: no indexes in {root}; build one with: kzqa index [FILE --name NAME]", err=True)
@@ -324,10 +336,13 @@ def list_cmd(as_json, index_dir):
             model, built, status,
         ))
     widths = [max(len(row[c]) for row in table) for c in range(len(header) - 1)]
+    lines = []
     for row in table:
         cells = [cell.rjust(w) if c in (2, 3) and row is not table[0] else cell.ljust(w) for c, (cell, w) in enumerate(zip(row, widths))]
-        click.echo("  ".join(cells + [row[-1]]).rstrip())
-    click.echo(f"\n{len(infos)} index(es) in {root}; * = the default")
+        lines.append("  ".join(cells + [row[-1]]).rstrip())
+    from .render import terminal_safe
+
+    write_stdout(terminal_safe("\n".join(lines)) + f"\n\n{len(infos)} index(es) in {root}; * = the default\n")
 
 
 @cli.command()
@@ -357,12 +372,14 @@ def batch(file, output, k, mode, fmt, index_dir, index_name):
       kzqa batch questions.txt -o answers.jsonl
       kzqa batch questions.txt --format markdown -o answers.md
     """
+    import contextlib
+
     from .api import validate_question
     from .batch import MAX_BATCH_BYTES, duplicate_ids, read_batch_bytes, read_batch_file
-    from .render import answer_json, batch_markdown, batch_text, use_color
+    from .render import answer_json, batch_markdown_head, batch_markdown_row, batch_text_row, use_color
 
     if str(file) == "-":
-        items = read_batch_bytes(sys.stdin.buffer.read(MAX_BATCH_BYTES + 1), "standard input")
+        items = read_batch_bytes(_read_stdin(MAX_BATCH_BYTES + 1), "standard input")
     else:
         items = read_batch_file(file)
     for dup in duplicate_ids(items):
@@ -370,40 +387,45 @@ def batch(file, output, k, mode, fmt, index_dir, index_name):
     if not items:
         click.echo("kzqa: warning: no questions in the file", err=True)
     index = _load(index_dir, index_name) if any(i.error is None for i in items) else None
-    lines: list[str] = []
-    rows: list[tuple] = []  # (id, Answer or None, error or None) for --format markdown/text
-    failures = 0
+    color = output is None and fmt == "text" and use_color(sys.stdout.isatty())
+    sink = OutputFile(output) if output is not None else None
+    put = sink.write if sink is not None else (lambda text: write_stdout(text, color=color))
+    failures = answered = 0
     from rich.progress import Progress
 
-    with Progress(transient=True, console=_stderr_console(), disable=not _stderr_console().is_terminal) as bar:
+    # each answer is written as soon as it is made: nothing is held until the end
+    with sink or contextlib.nullcontext(), Progress(transient=True, console=_stderr_console(), disable=not _stderr_console().is_terminal) as bar:
         task = bar.add_task("answering", total=len(items))
-        for item in items:
-            error = item.error
+        if fmt == "markdown":
+            put(batch_markdown_head())
+        for n, item in enumerate(items):
+            error, answer = item.error, None
             if error is None:
                 try:
                     validate_question(item.question)
                     answer = index.ask(item.question, k=k, mode=mode)
-                    lines.append(answer_json(answer, {"id": item.id}))
-                    rows.append((item.id, answer, None))
                 except KzqaError as exc:
                     error = f"line {item.line}: {exc}"
+                except Exception as exc:  # one bad line must not lose the others' answers
+                    if os.environ.get("KZQA_DEBUG"):
+                        raise
+                    error = f"line {item.line}: internal error: {exc.__class__.__name__}: {' '.join(str(exc).split())[:200]}"
             if error is not None:
                 failures += 1
                 click.echo(f"kzqa: warning: {error}", err=True)
-                lines.append(json.dumps({"id": item.id, "line": item.line, "error": error}, ensure_ascii=False))
-                rows.append((item.id, None, error))
+            else:
+                answered += 1
+            if fmt == "json":
+                row = answer_json(answer, {"id": item.id}) if answer is not None else json.dumps({"id": item.id, "line": item.line, "error": error}, ensure_ascii=False)
+                put(row + "\n")
+            elif fmt == "markdown":
+                put(("\n" if n else "") + batch_markdown_row(item.id, answer, error))
+            else:
+                put(("\n" if n else "") + batch_text_row(item.id, answer, error, color=color))
             bar.advance(task)
-    text = "".join(line + "\n" for line in lines)
-    color = output is None and fmt == "text" and use_color(sys.stdout.isatty())
-    if fmt == "markdown":
-        text = batch_markdown(rows)
-    elif fmt == "text":
-        text = batch_text(rows, color=color)
     if output is not None:
-        _write_atomic(output, text)
-        click.echo(f"kzqa: wrote {len(lines)} answers to {output}", err=True)
-    else:
-        click.echo(text, nl=False, color=color)
+        click.echo(f"kzqa: wrote {answered} answer{'' if answered == 1 else 's'}"
+                   + (f" and {failures} error row{'' if failures == 1 else 's'}" if failures else "") + f" to {output}", err=True)
     if failures:
         sys.exit(EXIT_ERROR)
 
@@ -515,7 +537,7 @@ def show_cmd(ref, fmt, index_dir, index_name):
     index = _load(index_dir, index_name)
     excerpt = show(index.report, index.chunks, " ".join(ref))
     color = use_color(sys.stdout.isatty())
-    click.echo(render_excerpt(excerpt, fmt or "text", color=color, report_title=index.report.title), nl=False, color=color)
+    write_stdout(render_excerpt(excerpt, fmt or "text", color=color, report_title=index.report.title), color=color)
 
 
 @cli.command("toc")
@@ -538,7 +560,7 @@ def toc_cmd(depth, fmt, index_dir, index_name):
 
     index = _load(index_dir, index_name)
     color = use_color(sys.stdout.isatty())
-    click.echo(render_toc(index.report, fmt or "text", color=color, depth=depth), nl=False, color=color)
+    write_stdout(render_toc(index.report, fmt or "text", color=color, depth=depth), color=color)
 
 
 @handle_errors
@@ -568,23 +590,18 @@ def shell_cmd(k, mode, fmt, index_dir, index_name):
     _start_shell(k, mode, fmt, index_dir, index_name)
 
 
+def _shown_path(path: Path) -> Path:
+    """A path as a user would type it: relative to the current folder when it lies inside it."""
+    try:
+        return path.resolve().relative_to(Path.cwd().resolve())
+    except (ValueError, OSError):
+        return path
+
+
 def _stderr_console():
     from rich.console import Console
 
     return Console(stderr=True)
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    import tempfile
-
-    path = path.expanduser()
-    try:
-        fd, tmp = tempfile.mkstemp(dir=path.parent if str(path.parent) else ".", prefix=f".{path.name}.", suffix=".tmp")
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except OSError as exc:
-        raise KzqaError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
 SERVE_PACKAGES = ("fastapi", "starlette", "uvicorn", "jinja2", "fastapi_offline", "mcp", "anyio", "pydantic")
@@ -666,6 +683,7 @@ def mcp_cmd(reports, index_dir):
 
 
 def main() -> None:
+    guard_standard_streams()
     cli(prog_name="kzqa")
 
 

@@ -9,8 +9,10 @@ Two encoders give the same vectors (cosine >= 0.9999, checked in tests):
 
 from __future__ import annotations
 
+import contextlib
 import os
-import sys
+import signal
+import threading
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -114,11 +116,26 @@ class ReferenceEncoder:
         return result
 
 
+# onnxruntime records every session it starts (OS, CPU, Python path, a device id) in
+# $XDG_CACHE_HOME/Microsoft/DeveloperTools/.onnxruntime/onnxruntime.db unless this is set before
+# it loads; disable_telemetry_events() does not stop that. A local tool must not record its users.
+ORT_TELEMETRY_SWITCH = ("ORT_DISABLE_TELEMETRY", "1")
+
+
+def _import_onnxruntime():
+    os.environ[ORT_TELEMETRY_SWITCH[0]] = ORT_TELEMETRY_SWITCH[1]
+    import onnxruntime as ort
+
+    with contextlib.suppress(Exception):
+        ort.disable_telemetry_events()
+    return ort
+
+
 class OnnxEncoder:
     name = "onnxruntime"
 
     def __init__(self, onnx_path: str | Path) -> None:
-        import onnxruntime as ort
+        ort = _import_onnxruntime()
 
         options = ort.SessionOptions()
         options.intra_op_num_threads = min(2, os.cpu_count() or 1)
@@ -197,7 +214,12 @@ ENV_QUERY_ENCODER = "KZQA_QUERY_ENCODER"  # "sentence-transformers" forces the r
 
 
 class QueryEncoder:
-    """The query path: ONNX when the index folder has the export, else sentence-transformers."""
+    """The query path: the ONNX export the index names (verified before the index was served,
+    and held open, so another process rebuilding the index cannot take it away), else, with
+    KZQA_QUERY_ENCODER=sentence-transformers or for an index without an export,
+    sentence-transformers. An export that cannot start is a one-line error, never a silent
+    switch to the 5-second path; Ctrl-C while it starts is an interruption, whatever the
+    libraries it imports make of it."""
 
     def __init__(self, onnx_path: Path | None) -> None:
         self._encoder = None
@@ -208,15 +230,7 @@ class QueryEncoder:
         if self._encoder is None and os.environ.get(ENV_QUERY_ENCODER, "").lower() in ("sentence-transformers", "reference"):
             self._encoder = ReferenceEncoder()
         if self._encoder is None:
-            if self.onnx_path is not None and self.onnx_path.exists():
-                try:
-                    self._encoder = OnnxEncoder(self.onnx_path)
-                except Exception as exc:  # a damaged export must not stop answers
-                    print(f"kzqa: fast query encoder unavailable ({exc.__class__.__name__}); using sentence-transformers", file=sys.stderr)
-            if self._encoder is None:
-                if self.onnx_path is not None:
-                    print("kzqa: fast query encoder unavailable; using sentence-transformers (slower start)", file=sys.stderr)
-                self._encoder = ReferenceEncoder()
+            self._encoder = ReferenceEncoder() if self.onnx_path is None else _start_onnx(self.onnx_path)
         return self._encoder
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
@@ -224,6 +238,34 @@ class QueryEncoder:
 
     def encode_with_tokens(self, text: str) -> tuple[np.ndarray, np.ndarray, list[int]]:
         return self.encoder.encode_with_tokens(text)
+
+
+def _start_onnx(path: Path) -> OnnxEncoder:
+    from .errors import KzqaError
+
+    interrupted = []
+    watch = threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+    def on_interrupt(signum, frame):
+        interrupted.append(signum)
+        raise KeyboardInterrupt
+
+    if watch:
+        signal.signal(signal.SIGINT, on_interrupt)
+    try:
+        return OnnxEncoder(path)
+    except BaseException as exc:
+        if interrupted or isinstance(exc, KeyboardInterrupt):
+            raise KeyboardInterrupt from None  # numpy's C API turns Ctrl-C during import into ImportError
+        if not isinstance(exc, Exception):
+            raise
+        raise KzqaError(
+            f"the fast query encoder cannot start ({exc.__class__.__name__}: {' '.join(str(exc).split())[:160]}); "
+            f"rebuild the index (kzqa index --rebuild) or set {ENV_QUERY_ENCODER}=sentence-transformers"
+        ) from None
+    finally:
+        if watch:
+            signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 class DenseIndex:

@@ -150,18 +150,6 @@ class QuestionProfile:
     wants_person: bool = False
 
 
-ORG_WORDS = re.compile(
-    r"\b(Ministry|Office|Commission|Committee|Party|Court|Agency|Council|Union|Association|Bureau|Service|Police|"
-    r"Department|Coalition|Network|Foundation|Center|Centre|International|Organization|Government|Parliament|Senate|"
-    r"Mazhilis|Republic|Oblast|Prison|Code|Law|Constitution|Watch|Fund|Institute|University|Bank|Group|League|Front)\b"
-)
-
-
-def _looks_like_person(text: str) -> bool:
-    words = text.split()
-    return 2 <= len(words) <= 4 and not ORG_WORDS.search(text) and all(w[0].isupper() for w in words)
-
-
 def profile_question(question: str) -> QuestionProfile:
     qtype = question_type(question)
     return QuestionProfile(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import textwrap
 from typing import TYPE_CHECKING
 
@@ -23,6 +24,18 @@ DIM = "\x1b[2m"
 CYAN = "\x1b[36m"
 YELLOW = "\x1b[33m"
 RESET = "\x1b[0m"
+
+
+# What may reach a terminal: our own colour codes, newlines and tabs. Everything else that is a
+# control character (an escape sequence from a document, C1 controls) is removed: document text is
+# cleaned when it is parsed, and again here for what an older index or a question may carry.
+_OWN_CODES = (BOLD_YELLOW, BOLD, DIM, CYAN, YELLOW, RESET)
+_UNSAFE_RE = re.compile("(" + "|".join(re.escape(c) for c in _OWN_CODES) + r")|[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def terminal_safe(text: str) -> str:
+    """`text` with no control characters but newlines, tabs and kzqa's own colour codes."""
+    return _UNSAFE_RE.sub(lambda m: m.group(1) or "", text)
 
 
 def use_color(stream_is_tty: bool) -> bool:
@@ -106,7 +119,7 @@ def answer_text(a: Answer, color: bool = False, width: int = 100) -> str:
     for p in a.passages:
         lines.append(passage_text(p, color, width))
         lines.append("")
-    return "\n".join(lines).rstrip() + "\n"
+    return terminal_safe("\n".join(lines).rstrip() + "\n")
 
 
 def _answer_markdown_body(a: Answer) -> list[str]:
@@ -135,7 +148,7 @@ def _answer_markdown_body(a: Answer) -> list[str]:
 
 def answer_markdown(a: Answer) -> str:
     """The question, the answer with its page, and the citations as a numbered list (for notes)."""
-    return "\n".join([f"**Q:** {a.question}", "", *_answer_markdown_body(a)]) + "\n"
+    return terminal_safe("\n".join([f"**Q:** {a.question}", "", *_answer_markdown_body(a)]) + "\n")
 
 
 def answer_json(a: Answer, extra: dict | None = None, indent: int | None = None) -> str:
@@ -157,28 +170,36 @@ def render_answer(a: Answer, fmt: str, color: bool = False, indent: int | None =
 # --- batch ---------------------------------------------------------------------------------------
 
 
+def batch_text_row(ident, answer: Answer | None, error: str | None, color: bool = False) -> str:
+    """One question of a batch as text: `── 1: question` then the `ask` text (or the error)."""
+    if answer is None:
+        head = f"── {ident}: error"
+        return terminal_safe((f"{BOLD}{head}{RESET}" if color else head) + f"\n{error}\n")
+    head = f"── {ident}: {answer.question}"
+    return terminal_safe((f"{BOLD}{head}{RESET}" if color else head) + "\n") + answer_text(answer, color=color)
+
+
 def batch_text(rows: list[tuple[object, Answer | None, str | None]], color: bool = False) -> str:
-    """Answers to many questions, one block each: `── 1: question` then the `ask` text."""
-    out = []
-    for ident, answer, error in rows:
-        if answer is None:
-            head = f"── {ident}: error"
-            out.append((f"{BOLD}{head}{RESET}" if color else head) + f"\n{error}\n")
-            continue
-        head = f"── {ident}: {answer.question}"
-        out.append((f"{BOLD}{head}{RESET}" if color else head) + "\n" + answer_text(answer, color=color))
-    return "\n".join(out)
+    """Answers to many questions, one block each (batch_text_row), a blank line between."""
+    return "\n".join(batch_text_row(ident, answer, error, color) for ident, answer, error in rows)
+
+
+def batch_markdown_head() -> str:
+    return "# Answers\n\n"
+
+
+def batch_markdown_row(ident, answer: Answer | None, error: str | None) -> str:
+    """One question of a batch as a markdown section."""
+    if answer is None:
+        lines = [f"## {ident}", "", f"**Error:** {error}"]
+    else:
+        lines = [f"## {ident}. {answer.question}", "", *_answer_markdown_body(answer)]
+    return terminal_safe("\n".join(lines).rstrip() + "\n")
 
 
 def batch_markdown(rows: list[tuple[object, Answer | None, str | None]]) -> str:
     """A markdown document with one section per question."""
-    lines = ["# Answers", ""]
-    for ident, answer, error in rows:
-        if answer is None:
-            lines += [f"## {ident}", "", f"**Error:** {error}", ""]
-            continue
-        lines += [f"## {ident}. {answer.question}", "", *_answer_markdown_body(answer), ""]
-    return "\n".join(lines).rstrip() + "\n"
+    return batch_markdown_head() + "\n".join(batch_markdown_row(ident, answer, error) for ident, answer, error in rows)
 
 
 # --- show: the text a reference points to --------------------------------------------------------
@@ -207,6 +228,21 @@ def _page_marker(page: int, color: bool) -> str:
     return f"{DIM}{text}{RESET}" if color else text
 
 
+def page_note(ex: Excerpt) -> str | None:
+    """For a page: whether it opens in the middle of a paragraph from the page before, or ends in
+    one that runs on (the whole paragraph is shown, with a `── p. N ──` line where the page turns)."""
+    paragraphs = [p for part in ex.parts for p in part.paragraphs]
+    if not paragraphs:
+        return None
+    page = ex.target.page
+    said = []
+    if paragraphs[0].page_start < page:
+        said.append(f"The first paragraph begins on p. {paragraphs[0].page_start}, before this page.")
+    if paragraphs[-1].page_end > page:
+        said.append(f"The last paragraph runs on to p. {paragraphs[-1].page_end}.")
+    return " ".join(said) or None
+
+
 def excerpt_text(ex: Excerpt, color: bool = False, width: int = 100) -> str:
     """Heading path and pages, then the text with page breaks marked (`── p. 5 ──`) and, for a
     passage, its sentences marked with a bar in the margin."""
@@ -216,6 +252,9 @@ def excerpt_text(ex: Excerpt, color: bool = False, width: int = 100) -> str:
     pages = pages_label(ex.page_start, ex.page_end)
     if ex.kind == "page":
         lines.append(bold(f"Page {ex.target.page} of {ex.page_count}"))
+        note = page_note(ex)
+        if note:
+            lines.append(dim(note))
     else:
         for depth, heading in enumerate(ex.root.headings):
             lines.append(bold("  " * depth + heading))
@@ -250,7 +289,7 @@ def excerpt_text(ex: Excerpt, color: bool = False, width: int = 100) -> str:
                     lines.append(_wrap(text, width=width))
         if not part.paragraphs and ex.kind != "page" and part.depth == 0 and len(ex.parts) == 1:
             lines += ["", "    (no text under this heading)"]
-    return "\n".join(lines).rstrip() + "\n"
+    return terminal_safe("\n".join(lines).rstrip() + "\n")
 
 
 def _source_line(ex: Excerpt, title: str) -> str:
@@ -268,6 +307,9 @@ def excerpt_markdown(ex: Excerpt, report_title: str = "") -> str:
     lines: list[str] = []
     if ex.kind == "page":
         lines += [f"## Page {ex.target.page} of {ex.page_count}", ""]
+        note = page_note(ex)
+        if note:
+            lines += [f"*{note}*", ""]
     else:
         lines += [f"## {citation(ex.root.number, ex.root.headings, ex.page_start, ex.page_end, width=200)}", ""]
         lines += ["*" + " › ".join(ex.root.headings) + "*", ""]
@@ -289,7 +331,7 @@ def excerpt_markdown(ex: Excerpt, report_title: str = "") -> str:
                 pieces.append(f"**{text}**" if marked else text)
             lines += [" ".join(pieces), ""]
     lines += ["---", "", _source_line(ex, report_title or "the report")]
-    return "\n".join(lines) + "\n"
+    return terminal_safe("\n".join(lines) + "\n")
 
 
 def excerpt_dict(ex: Excerpt) -> dict:
@@ -354,7 +396,7 @@ def toc_text(report: Report, color: bool = False, width: int = 80, depth: int = 
     lines = toc_lines(report, width=width, depth=depth)
     if color:
         lines = [f"{BOLD}{line}{RESET}" if line and not line.startswith(" ") else line for line in lines]
-    return "\n".join(lines) + "\n"
+    return terminal_safe("\n".join(lines) + "\n")
 
 
 def toc_markdown(report: Report, depth: int = 4) -> str:
@@ -363,7 +405,7 @@ def toc_markdown(report: Report, depth: int = 4) -> str:
     lines = [f"## {report.title} — contents", ""]
     for e in toc_entries(report, depth):
         lines.append(f"{'  ' * e.depth}- {e.label} — p. {e.page} (`{e.id}`)")
-    return "\n".join(lines) + "\n"
+    return terminal_safe("\n".join(lines) + "\n")
 
 
 def toc_json(report: Report, depth: int = 4) -> str:

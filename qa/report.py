@@ -12,6 +12,11 @@ printed number; in the State Department's own text extraction (recognised by its
 opening with one space starts a page too. Other text is one page. Text that puts one space after
 a full stop is split into sentences at single spaces. A document without the section scheme is
 kept paragraph by paragraph under one heading numbered "text" (Report.structured is False).
+
+Terminal control sequences and other control characters in the text are removed before anything
+else (a document must not be able to drive the terminal it is shown on), and a "sentence" of more
+than MAX_SENTENCE_WORDS words (text without full stops: a table, a list, a one-line document) is
+cut into pieces of at most that many words, at a clause break where there is one.
 """
 
 from __future__ import annotations
@@ -47,6 +52,18 @@ SENTENCE_SPLIT_SINGLE_RE = re.compile(r"(?<=[.?!])([\"”’)\]]*)\s+(?=[A-Z0-9�
 DOUBLE_SPACED_RE = re.compile(r"[a-z0-9)][.?!][\"”’)\]]*  +[A-Z“\"]")
 SINGLE_SPACED_RE = re.compile(r"[a-z0-9)][.?!][\"”’)\]]* [A-Z“\"]")
 UNSTRUCTURED_NUMBER = "text"  # the citable label of text in a document with no section structure
+# Longer sentences are cut (the longest in the Kazakhstan 2011 report has 92 words; a chunk holds 120).
+MAX_SENTENCE_WORDS = 100
+# ESC sequences (CSI, OSC, DCS/SOS/PM/APC strings, two-byte escapes), C1 CSI/OSC, then any other
+# control character except the layout ones the parser reads (tab, newline, carriage return, form feed).
+CONTROL_RE = re.compile(
+    r"\x1b\[[0-?]*[ -/]*[@-~]?"
+    r"|\x1b[\]PX^_][^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)?"
+    r"|\x9b[0-?]*[ -/]*[@-~]?"
+    r"|[\x90\x9d\x98\x9e\x9f][^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)?"
+    r"|\x1b[ -/]*[0-~]?"
+    r"|[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f]"
+)
 ABBREVIATIONS = frozenset(
     "mr mrs ms dr st no nos ltd inc co corp jr sr vs etc gen lt col sgt prof art arts approx e.g i.e u.s u.n".split()
 )
@@ -127,6 +144,12 @@ def read_report_text(path: str | Path | None = None) -> str:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ValueError(f"{p}: not UTF-8 text (byte {exc.start}); give a text file or a PDF") from None
+
+
+def strip_controls(text: str) -> str:
+    """Text without terminal escape sequences or control characters (tab, newline, carriage
+    return and form feed stay)."""
+    return CONTROL_RE.sub("", text)
 
 
 def sha256_text(text: str) -> str:
@@ -343,12 +366,45 @@ def _paragraph(block: list[_Line], single_spaced: bool = False) -> Paragraph:
         start = m.end()
     if text[start:].strip():
         sentences.append(Sentence(normalize_space(text[start:]), _page_of(page_at, start)))
+    sentences = [piece for s in sentences for piece in _cut_long(s, page_at, text)]
     return Paragraph(
         text=" ".join(s.text for s in sentences),
         sentences=sentences,
         page_start=block[0].page,
         page_end=block[-1].page,
     )
+
+
+CLAUSE_END_RE = re.compile(r"[;:,)\]]$")
+
+
+def _cut_long(sentence: Sentence, page_at: list[tuple[int, int]], text: str) -> list[Sentence]:
+    """A sentence of more than MAX_SENTENCE_WORDS words as pieces of at most that many, each cut
+    after the last clause break (; : ,) in the second half of its window, else at the limit.
+    Linear in the sentence's length. Each piece gets the page its first word is on."""
+    words = sentence.text.split(" ")
+    if len(words) <= MAX_SENTENCE_WORDS:
+        return [sentence]
+    pieces: list[list[str]] = []
+    start = 0
+    while len(words) - start > MAX_SENTENCE_WORDS:
+        end = start + MAX_SENTENCE_WORDS
+        cut = next((i + 1 for i in range(end - 1, start + MAX_SENTENCE_WORDS // 2, -1) if CLAUSE_END_RE.search(words[i])), end)
+        pieces.append(words[start:cut])
+        start = cut
+    pieces.append(words[start:])
+    if len({line_page for _, line_page in page_at}) == 1:
+        page = page_at[0][1] if page_at else sentence.page
+        return [Sentence(" ".join(p), page) for p in pieces]
+    # the page of each piece: find where its first words stand in the paragraph text
+    out = []
+    offset = text.find(words[0])
+    for piece in pieces:
+        found = text.find(piece[0], max(offset, 0))
+        offset = found if found >= 0 else offset
+        out.append(Sentence(" ".join(piece), _page_of(page_at, max(offset, 0)) if offset >= 0 else sentence.page))
+        offset += len(piece[0])
+    return out
 
 
 def _page_of(page_at: list[tuple[int, int]], offset: int) -> int:
@@ -376,6 +432,7 @@ def parse_report(text: str, fallback_title: str = "REPORT") -> Report:
     A document without the report's section scheme ("Section N." headings or an executive
     summary) still parses: its paragraphs go under one heading, numbered UNSTRUCTURED_NUMBER,
     with any stand-alone sub-headings below it, and `structured` is False."""
+    text = strip_controls(text)
     title, lines = _content_lines(text)
     single_spaced = _single_spaced(text)
     sections: list[Section] = []

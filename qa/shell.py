@@ -3,6 +3,11 @@ question after question, with line editing and history (readline), and a few `:`
 
 Ctrl-C drops the line being typed, or cancels the question being answered, and returns to the
 prompt; Ctrl-D (or :quit) leaves with status 0.
+
+With standard input not a terminal (`printf 'q1\nq2\n' | kzqa shell`) there are no prompts; in
+text format each answer is headed by its question (`── q1`), and answers are separated by a blank
+line (JSON stays one object a line). The exit status is then 1 if any line was an error, as for
+`kzqa batch`.
 """
 
 from __future__ import annotations
@@ -75,6 +80,7 @@ class Shell:
         self.interactive = sys.stdin.isatty() if interactive is None else interactive
         self.history_file = history_file if history_file is not None else history_path()
         self._readline = None
+        self.errors = 0  # lines that ended in an error
 
     # --- output -------------------------------------------------------------------------------
 
@@ -85,12 +91,15 @@ class Shell:
         return use_color(self.out.isatty())
 
     def say(self, text: str, gap: bool = False) -> None:
-        """Write text (and a blank line after a result on a terminal, before the next prompt)."""
+        """Write text (and a blank line after a result, before the next prompt or result; not
+        between JSON lines in a pipe)."""
         text = text if text.endswith("\n") else text + "\n"
-        self.out.write(text + ("\n" if gap and self.interactive else ""))
+        gap = gap and (self.interactive or self.fmt != "json")
+        self.out.write(text + ("\n" if gap else ""))
         self.out.flush()
 
     def error(self, message: str) -> None:
+        self.errors += 1
         self.out.flush()
         self.err.write(f"kzqa: error: {message}\n")
         self.err.flush()
@@ -188,10 +197,13 @@ class Shell:
         self.say(render_excerpt(ex, self.fmt, color=self.color, report_title=self.index.report.title, indent=self._indent()), gap=True)
 
     def ask(self, question: str) -> None:
-        from .render import render_answer
+        from .render import render_answer, terminal_safe
 
         answer = self.index.ask(question, k=self.k, mode=self.mode)
-        self.say(render_answer(answer, self.fmt, color=self.color, indent=self._indent()), gap=True)
+        head = ""
+        if not self.interactive and self.fmt == "text":  # in a transcript, say which question this answers
+            head = terminal_safe(f"── {answer.question}\n")
+        self.say(head + render_answer(answer, self.fmt, color=self.color, indent=self._indent()), gap=True)
 
     # --- the loop -----------------------------------------------------------------------------
 
@@ -247,7 +259,8 @@ class Shell:
         return options[state] if state < len(options) else None
 
     def run(self) -> int:
-        """Read and answer until :quit or end of input; the exit status (0)."""
+        """Read and answer until :quit or end of input; the exit status: 0, or 1 when reading
+        from a pipe and some line was an error."""
         prompt = PROMPT if self.interactive else ""
         if self.interactive:
             self._setup_readline()
@@ -261,10 +274,10 @@ class Shell:
                     except EOFError:
                         if self.interactive:
                             self.say("")
-                        return 0
+                        return self.status()
                     reading = False
                     if not self.handle(line):
-                        return 0
+                        return self.status()
                 except KeyboardInterrupt:
                     # at the prompt: drop the line; during a question: cancel it
                     self.out.write("\n")
@@ -284,6 +297,9 @@ class Shell:
                     self.error(f"internal error: {exc.__class__.__name__}: {exc} (set KZQA_DEBUG=1 for a traceback)")
         finally:
             self._save_history()
+
+    def status(self) -> int:
+        return 1 if self.errors and not self.interactive else 0
 
 
 def run_shell(load: Callable[[], Index], k: int = 3, mode: str = "hybrid", fmt: str = "text") -> int:

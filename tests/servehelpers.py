@@ -18,13 +18,13 @@ SERVING = re.compile(r"kzqa: serving .* at (http://\S+/) ")
 
 
 class Served:
-    """`python -m qa.cli serve ARGS` with its stderr collected (read continuously, so that the
+    """`python -m qa serve ARGS` (what the `kzqa` command runs) with its stderr collected (read continuously, so that the
     access log never fills the pipe)."""
 
     def __init__(self, index_dir: Path | str, *args: str, env: dict | None = None, ready: bool = True, timeout: float = 240.0) -> None:
         self.env = {**os.environ, "KZQA_INDEX_DIR": str(index_dir), "NO_COLOR": "1", **(env or {})}
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "qa.cli", "serve", "--port", "0", *args],
+            [sys.executable, "-m", "qa", "serve", "--port", "0", *args],
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=self.env, text=True,
         )
         self.lines: list[str] = []

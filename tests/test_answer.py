@@ -125,3 +125,10 @@ def test_three_outcomes_in_text_markdown_and_json(index):
         assert doc["answer"]["level"] == level and doc["answer"]["message"] == message
     a.level, a.found = "answer", True
     assert answer_text(a).startswith("Answer: ") and a.to_dict()["answer"]["message"] is None
+
+
+@pytest.mark.parametrize("question", ["e", "x y z", "a"])
+def test_a_question_of_single_letters_is_not_answered(index, question):
+    """Issue 13 item 18: the question `e` came back found=true (it matched the e of e-mail)."""
+    a = index.ask(question)
+    assert a.level == "none" and not a.found and a.text is None and a.confidence == 0.0

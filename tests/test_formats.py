@@ -72,7 +72,7 @@ def test_batch_markdown_is_one_document(cli_env, questions, tmp_path):
     out = tmp_path / "answers.md"
     r = run(["batch", str(questions), "-k", "1", "--format", "markdown", "-o", str(out)], cli_env)
     assert r.exit_code == 1 and r.stdout == ""
-    assert "kzqa: wrote 3 answers to" in r.stderr
+    assert "kzqa: wrote 2 answers and 1 error row to" in r.stderr
     doc = out.read_text()
     assert doc.startswith("# Answers\n")
     heads = [line for line in doc.splitlines() if line.startswith("## ")]
@@ -111,6 +111,14 @@ def test_show_json(cli_env):
     fourth = paragraphs[3]["sentences"]
     assert [s["marked"] for s in fourth] == [s["page"] == 5 for s in fourth] and fourth[0]["page"] == 4
     assert all(p["text"] == " ".join(s["text"] for s in p["sentences"]) for p in paragraphs)
+
+
+def test_show_page_says_where_its_first_and_last_paragraphs_begin_and_end(cli_env):
+    """Item 22 of issue 13: p. 5 opens with a paragraph that begins on p. 4; say so."""
+    text = run(["show", "p5"], cli_env).stdout
+    assert text.splitlines()[1] == "The first paragraph begins on p. 4, before this page. The last paragraph runs on to p. 6."
+    assert "*The first paragraph begins on p. 4, before this page." in run(["show", "p5", "--format", "markdown"], cli_env).stdout
+    assert "begins on" not in run(["show", "p1"], cli_env).stdout.splitlines()[1]
 
 
 def test_show_page_json(cli_env):

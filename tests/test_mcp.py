@@ -29,7 +29,7 @@ def session_calls(env: dict, calls: list[tuple[str, dict]]):
     """Start `kzqa mcp`, initialise, list the tools, make the calls; return (init, tools, results)."""
 
     async def main():
-        params = StdioServerParameters(command=sys.executable, args=["-m", "qa.cli", "mcp"], env=env)
+        params = StdioServerParameters(command=sys.executable, args=["-m", "qa", "mcp"], env=env)
         with anyio.fail_after(300), open(os.devnull, "w") as errlog:
             async with stdio_client(params, errlog=errlog) as (read, write):
                 async with ClientSession(read, write) as session:

@@ -16,7 +16,7 @@ import pytest
 from click.testing import CliRunner
 
 from fakereport import FACTS, GARDEN_FACTS, garden_text, paginate, ruritania, ruritania_blocks, write_garden_pdf
-from faulthelpers import link_index
+from faulthelpers import link_index, sql
 from qa.cli import cli
 from qa.report import parse_report
 from qa.sources import read_source
@@ -61,9 +61,8 @@ def built(index_dir, tmp_path_factory, fake):
 
 
 def stored_report(root: Path, name: str) -> dict:
-    loc = resolve_location(root, name)
-    m = read_manifest(loc)
-    return json.loads((loc.folder / m.data_dir / "report.json").read_text(encoding="utf-8"))
+    (row,) = sql(resolve_location(root, name).path, "SELECT json FROM report")
+    return json.loads(row[0])
 
 
 def ask_json(built, name, question, option="--index"):

@@ -208,7 +208,7 @@ def test_openapi_docs_are_served_by_kzqa(http):
 
 
 def run_kzqa(args, env, timeout=60):
-    return subprocess.run([sys.executable, "-m", "qa.cli", *args], capture_output=True, text=True, env=env, timeout=timeout)
+    return subprocess.run([sys.executable, "-m", "qa", *args], capture_output=True, text=True, env=env, timeout=timeout)
 
 
 def test_port_in_use_is_a_one_line_error(server, cli_env):

@@ -4,6 +4,7 @@ through the Shell object and the non-terminal paths."""
 from __future__ import annotations
 
 import io
+import json
 import re
 import subprocess
 import sys
@@ -148,12 +149,31 @@ def test_shell_reads_questions_from_a_pipe(cli_env):
     out = subprocess.run(
         [sys.executable, "-m", "qa.cli", "shell", "-k", "1"], input=lines, capture_output=True, text=True, env=cli_env, timeout=60
     )
-    assert out.returncode == 0
+    assert out.returncode == 1  # a line was an error (item 19 of issue 13)
     assert PROMPT not in out.stdout  # no prompts or banner when nobody is typing
-    assert out.stdout.startswith("Answer: 8,390 prisoners")
-    assert "format = markdown" in out.stdout
+    assert out.stdout.startswith("── how many prisoners were released\nAnswer: 8,390 prisoners")
+    assert "\n\nformat = markdown\n" in out.stdout  # a blank line after each answer
     assert "**Q:** who won the presidential election" in out.stdout
     assert out.stderr == "kzqa: error: unknown command ':nope'; :help lists the commands\n"
+
+
+def test_piped_shell_separates_answers_and_fails_after_an_error(cli_env):
+    """Item 19: `printf 'q1\\nq2\\n' | kzqa shell` says which question each answer is for, with a
+    blank line between; JSON stays one object a line; an error makes the exit status 1."""
+    out = subprocess.run(
+        [sys.executable, "-m", "qa.cli", "shell", "-k", "1"], input="torture\nhazing\n", capture_output=True, text=True, env=cli_env, timeout=60
+    )
+    assert out.returncode == 0, out.stderr
+    first, second = out.stdout.split("\n\n── ")
+    assert first.startswith("── torture\nAnswer") or first.startswith("── torture\nThe report")
+    assert second.startswith("hazing\n")
+    out = subprocess.run(
+        [sys.executable, "-m", "qa.cli", "shell", "--format", "json"], input="torture\n:mode zz\nhazing\n",
+        capture_output=True, text=True, env=cli_env, timeout=60,
+    )
+    assert out.returncode == 1
+    assert [json.loads(line)["question"] for line in out.stdout.splitlines()] == ["torture", "hazing"]
+    assert out.stderr == "kzqa: error: unknown mode 'zz'; choose from bm25, dense, hybrid, rerank\n"
 
 
 # --- the commands, through the Shell object -------------------------------------------------------

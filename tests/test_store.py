@@ -1,8 +1,6 @@
-"""The index folder: round trip, staleness, damage, interrupted builds, locking."""
+"""The index store: round trip, staleness, damage, interrupted builds, locking."""
 
-import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -12,7 +10,8 @@ import time
 import numpy as np
 import pytest
 
-from qa import store
+from faulthelpers import copy_root, edit_manifest_db, encoder_file, sql
+from qa import build, store
 from qa.chunking import ChunkingParams
 from qa.errors import KzqaError
 from qa.store import build_index, open_index, read_manifest, resolve_location
@@ -22,7 +21,7 @@ from qa.store import build_index, open_index, read_manifest, resolve_location
 def index_copy(index_dir, tmp_path):
     """A private copy of the session index that a test may damage."""
     dst = tmp_path / "idx"
-    shutil.copytree(index_dir, dst)
+    copy_root(index_dir, dst)
     return dst
 
 
@@ -58,52 +57,95 @@ def test_fresh_index_is_not_rebuilt(index_dir):
 )
 def test_stale_index_is_detected(index_copy, edit, reason):
     loc = resolve_location(index_copy)
-    m = json.loads(loc.manifest_path.read_text())
-    edit(m)
-    loc.manifest_path.write_text(json.dumps(m))
+    edit_manifest_db(loc.path, edit)
     with pytest.raises(KzqaError, match="out of date") as info:
         open_index(index_copy, auto_build=False, notify=None)
     assert reason in str(info.value)
 
 
-@pytest.mark.parametrize("damage", ["zero-byte chunks", "truncated vectors", "garbage manifest", "missing data", "flipped byte"])
+def _flip_middle(path):
+    """Same-size damage: a byte in the middle of the file changed (a file replaced, not written
+    through, since the encoder is hard-linked from the session index)."""
+    raw = bytearray(path.read_bytes())
+    raw[len(raw) // 2] ^= 0x55
+    path.unlink()
+    path.write_bytes(bytes(raw))
+
+
+DAMAGE = {
+    "zero-byte database": "is unreadable",
+    "garbage database": "is unreadable",
+    "changed chunk row": "chunk 3 does not match its checksum",
+    "changed vectors, same size": "the chunks vectors do not match their checksum",
+    "missing report row": "has no report",
+    "encoder changed, same size": "does not match its checksum",
+    "encoder missing": "query encoder file",
+}
+
+
+@pytest.mark.parametrize("damage", list(DAMAGE))
 def test_damaged_index_is_detected(index_copy, damage):
     loc = resolve_location(index_copy)
-    m = read_manifest(loc)
-    data = loc.folder / m.data_dir
-    if damage == "zero-byte chunks":
-        (data / "chunks.json").write_bytes(b"")
-    elif damage == "truncated vectors":
-        raw = (data / "vectors.npy").read_bytes()
-        (data / "vectors.npy").write_bytes(raw[: len(raw) // 2])
-    elif damage == "garbage manifest":
-        loc.manifest_path.write_bytes(b"\x00\xff not json")
-    elif damage == "missing data":
-        shutil.rmtree(data)
-    elif damage == "flipped byte":
-        raw = bytearray((data / "chunks.json").read_bytes())
-        raw[100] = ord("X") if raw[100] != ord("X") else ord("Y")
-        (data / "chunks.json").write_bytes(bytes(raw))
-    with pytest.raises(KzqaError):
+    if damage == "zero-byte database":
+        loc.path.write_bytes(b"")
+    elif damage == "garbage database":
+        loc.path.write_bytes(b"\x00\xff not a database" * 100)
+    elif damage == "changed chunk row":
+        sql(loc.path, "UPDATE chunks SET json = replace(json, 'the', 'teh') WHERE pos = 3")
+    elif damage == "changed vectors, same size":
+        data = sql(loc.path, "SELECT data FROM vectors WHERE kind = 'chunks'")[0][0]
+        sql(loc.path, "UPDATE vectors SET data = ? WHERE kind = 'chunks'", bytes(reversed(data)))
+    elif damage == "missing report row":
+        sql(loc.path, "DELETE FROM report")
+    elif damage == "encoder changed, same size":
+        _flip_middle(encoder_file(index_copy))
+    elif damage == "encoder missing":
+        encoder_file(index_copy).unlink()
+    with pytest.raises(KzqaError) as info:
         open_index(index_copy, auto_build=False, notify=None)
+    if damage != "zero-byte database":  # an empty file is a first build that never finished
+        assert DAMAGE[damage] in str(info.value)
+    assert store.list_indexes(index_copy)[0].status in ("damaged", "incomplete")
 
 
 def test_damaged_index_is_rebuilt_and_says_so(index_copy):
     loc = resolve_location(index_copy)
-    m = read_manifest(loc)
-    (loc.folder / m.data_dir / "chunks.json").write_bytes(b"")
-    said = []
-    stored = open_index(index_copy, notify=said.append)
-    assert said and "rebuilding" in said[0] and "chunks.json" in said[0]
+    sql(loc.path, "UPDATE chunks SET json = replace(json, 'the', 'teh') WHERE pos = 3")
+    said, steps = [], []
+    stored = open_index(index_copy, notify=said.append, progress=lambda step, done, total: steps.append((step, total)))
+    assert said and "rebuilding" in said[0] and "chunk 3" in said[0]
     assert len(stored.chunks) > 100
+    # only the damaged chunk's texts are embedded again: the rest come from the intact rows
+    assert 0 < max(total for step, total in steps if step == "embed") <= 12
     # the rebuilt index verifies
     open_index(index_copy, auto_build=False, notify=None)
 
 
-def test_index_path_that_is_a_file(tmp_path):
-    (tmp_path / "kazakhstan-2011").write_text("not a folder")
-    with pytest.raises(KzqaError, match="not a folder"):
+def test_damaged_encoder_is_never_reused_and_a_rebuild_replaces_it(index_copy):
+    """Item 2 of issue 13: same-size damage to the encoder is found by its checksum; a rebuild
+    exports a fresh one rather than copying the damage forward, and the index is ok again."""
+    _flip_middle(encoder_file(index_copy))
+    assert store.list_indexes(index_copy)[0].status == "damaged"
+    said = []
+    stored = open_index(index_copy, notify=said.append)
+    assert "does not match its checksum; rebuilding" in said[0]
+    assert store.list_indexes(index_copy)[0].status == "ok"
+    assert store.sha256_file(encoder_file(index_copy)) == stored.manifest["encoder"]["sha256"]
+
+
+def test_index_path_that_is_a_folder(tmp_path):
+    (tmp_path / "kazakhstan-2011.sqlite").mkdir()
+    with pytest.raises(KzqaError, match="is a folder, not an index file"):
         open_index(tmp_path, notify=None)
+
+
+def test_someone_elses_sqlite_file_is_never_written(tmp_path):
+    theirs = tmp_path / "kazakhstan-2011.sqlite"
+    sql(theirs, "CREATE TABLE notes (text TEXT)")
+    before = theirs.read_bytes()
+    with pytest.raises(KzqaError, match="kzqa did not write"):
+        open_index(tmp_path, notify=None)
+    assert theirs.read_bytes() == before
 
 
 def test_missing_index_without_auto_build(tmp_path):
@@ -121,12 +163,12 @@ def test_bad_index_name(tmp_path):
         resolve_location(tmp_path, "../escape")
 
 
-def test_second_builder_waits_for_the_lock_then_gives_up(index_copy, monkeypatch):
+def test_second_builder_waits_for_the_lock_then_gives_up(index_copy):
     loc = resolve_location(index_copy)
     said = []
-    with store.build_lock(loc):
+    with build._writer(loc, None):
         with pytest.raises(KzqaError, match="locked by another build"):
-            with store.build_lock(loc, timeout=0.5, notify=said.append):
+            with build._writer(loc, said.append, timeout=0.5):
                 pass
     assert said and "waiting" in said[0]
 
@@ -136,37 +178,52 @@ def test_lock_is_released_for_the_next_builder(index_copy):
     order = []
 
     def holder():
-        with store.build_lock(loc):
+        with build._writer(loc, None):
             order.append("first in")
             time.sleep(0.5)
             order.append("first out")
 
     t = threading.Thread(target=holder)
     t.start()
-    time.sleep(0.1)
-    with store.build_lock(loc, timeout=10):
+    time.sleep(0.2)
+    with build._writer(loc, None, timeout=10):
         order.append("second in")
     t.join()
     assert order == ["first in", "first out", "second in"]
 
 
+def test_a_reader_is_not_stopped_by_a_build_in_progress(index_copy):
+    """A server can go on reading an index while another process rebuilds it."""
+    loc = resolve_location(index_copy)
+    with build._writer(loc, None):
+        started = time.monotonic()
+        stored = open_index(index_copy, auto_build=False, notify=None)
+        assert time.monotonic() - started < 5 and len(stored.chunks) > 100
+
+
 BUILD_SCRIPT = "import sys; from qa.store import build_index; build_index(index_dir=sys.argv[1], rebuild=True)"
 
 
-def test_build_killed_mid_way_leaves_the_old_index_usable(index_copy):
+@pytest.mark.parametrize("stage", ["write", "commit"])
+def test_build_killed_mid_way_leaves_the_old_index_usable(index_copy, tmp_path, stage):
     loc = resolve_location(index_copy)
     before = read_manifest(loc).data
-    proc = subprocess.Popen([sys.executable, "-c", BUILD_SCRIPT, str(index_copy)], stderr=subprocess.DEVNULL)
+    log = tmp_path / "err.txt"
+    with open(log, "wb") as err:
+        proc = subprocess.Popen([sys.executable, "-c", BUILD_SCRIPT, str(index_copy)], stderr=err,
+                                env={**os.environ, "KZQA_TEST_PAUSE_AT": stage})
     deadline = time.time() + 120
-    # kill it once it has started writing its new data folder
-    while time.time() < deadline and not list(loc.folder.glob("data-*.partial")):
+    while time.time() < deadline and f"test pause at {stage}" not in log.read_text():
         time.sleep(0.05)
-    assert list(loc.folder.glob("data-*.partial")), "build never started writing"
+    assert f"test pause at {stage}" in log.read_text(), log.read_text()
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     assert read_manifest(loc).data == before
     stored = open_index(index_copy, auto_build=False, notify=None)
     assert len(stored.chunks) == before["counts"]["chunks"]
+    result = build_index(index_dir=index_copy)  # up to date; and what the killed build left is gone
+    assert not result.built and result.cleaned == ["the journal of a build killed while writing"]
+    assert sorted(p.name for p in index_copy.iterdir()) == ["kazakhstan-2011.sqlite", "models"]
 
 
 def test_read_only_index_folder_still_serves(index_copy, tmp_path):
@@ -195,7 +252,7 @@ def test_read_only_index_folder_still_serves(index_copy, tmp_path):
     assert int(r.stdout) > 100
 
 
-def test_unwritable_root_gives_a_clear_error(tmp_path):
+def test_unwritable_root_gives_a_clear_error(tmp_path):  # noqa: D103
     blocker = tmp_path / "file"
     blocker.write_text("x")
     with pytest.raises(KzqaError, match="cannot write index folder"):
