@@ -7,7 +7,9 @@ usual place; built first if missing), waits until it is ready, and stops it at t
 sends --requests asks (cycling over QUESTIONS), at most --concurrency in flight, and prints p50
 and p95 latency (from sending a request to its whole response) and requests per second (requests
 over the round's wall time). Every response must be 200 with the answer a single ask gives; any
-error or difference is counted and printed. Bounded: a fixed number of requests, each with a
+error or difference is counted and printed. When it started the server itself, it then times the
+library alone (one thread, same questions) for comparison: on this 2-core machine the load client
+and the server share the cores, and answering, not HTTP, is what bounds the rate. Bounded: a fixed number of requests, each with a
 timeout, to a loopback address only (any other --url is refused).
 """
 
@@ -104,6 +106,19 @@ def summary(result: dict) -> dict:
     }
 
 
+def library_rate(total: int) -> float:
+    """Asks per second of qa.Index.ask (to JSON) on one thread, for comparison with the server."""
+    from qa.api import load_index
+
+    index = load_index()
+    for q in QUESTIONS:
+        index.ask(q).to_dict()
+    t0 = time.perf_counter()
+    for i in range(total):
+        index.ask(QUESTIONS[i % len(QUESTIONS)]).to_dict()
+    return total / (time.perf_counter() - t0)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--requests", type=int, default=200)
@@ -143,6 +158,8 @@ def main() -> None:
         print(f"\nmedian of {len(rounds)} rounds: p50 {statistics.median(r['p50_ms'] for r in rounds):.0f} ms  "
               f"p95 {statistics.median(r['p95_ms'] for r in rounds):.0f} ms  "
               f"{statistics.median(r['rps'] for r in rounds):.0f} requests/s")
+        if served is not None:
+            print(f"the library alone, in this process, one question after another: {library_rate(args.requests):.0f} asks/s")
     finally:
         if served is not None:
             served.stop()
