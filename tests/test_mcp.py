@@ -108,3 +108,14 @@ def test_errors_are_error_results_with_the_cli_message(conversation):
     assert messages[1].startswith("nothing matches 'internet fredom'; did you mean: 2.a/internet-freedom")
     assert messages[2] == "no report named 'chad-2011' is served here; served: kazakhstan-2011"
     assert messages[3] == "k must be a whole number from 1 to 100 (got 0)"
+
+
+def test_readme_client_configuration_starts_kzqa_mcp():
+    """README's MCP client snippet is valid JSON that starts `kzqa mcp`."""
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## kzqa serve and kzqa mcp", 1)[1].split("\n## ", 1)[0]
+    (snippet,) = [b.split("\n```", 1)[0] for b in section.split("```json\n")[1:]]
+    server = json.loads(snippet)["mcpServers"]["kzqa"]
+    assert server["command"].endswith("/bin/kzqa") and server["args"] == ["mcp"]

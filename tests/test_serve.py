@@ -17,6 +17,8 @@ import httpx
 import pytest
 from click.testing import CliRunner
 
+from fakereport import ruritania
+from faulthelpers import link_index
 from qa.cli import cli
 from servehelpers import Served
 
@@ -270,6 +272,48 @@ def test_503_while_the_index_is_built(tmp_path):
             assert page.status_code == 503 and "being indexed" in page.text and 'http-equiv="refresh"' in page.text
             assert http.get("/api/reports").json()[0]["state"] == "building"
             assert "building the index" in served.stderr
+
+
+# --- several reports ------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def two_roots(index_dir, tmp_path_factory):
+    """An index root with the shipped report and a second one (the tests' Ruritania chapter)."""
+    root = tmp_path_factory.mktemp("served-reports")
+    link_index(index_dir, root)
+    txt = tmp_path_factory.mktemp("served-files") / "ruritania-2011.txt"
+    txt.write_text(ruritania().as_text(), encoding="utf-8")
+    r = CliRunner().invoke(cli, ["index", str(txt)], env={"KZQA_INDEX_DIR": str(root), "NO_COLOR": "1"}, catch_exceptions=False)
+    assert r.exit_code == 0, r.output
+    return root
+
+
+def test_several_reports_each_loaded_once_the_first_the_default(two_roots):
+    env = {"KZQA_INDEX_DIR": str(two_roots), "NO_COLOR": "1"}
+    with Served(two_roots, "--report", "ruritania-2011", "--report", "kazakhstan-2011") as served, \
+            httpx.Client(base_url=served.url, timeout=60) as http:
+        assert "kzqa: serving ruritania-2011, kazakhstan-2011 at" in served.stderr
+        rows = http.get("/api/reports").json()
+        assert [(r["name"], r["default"], r["state"]) for r in rows] == [
+            ("ruritania-2011", True, "ready"), ("kazakhstan-2011", False, "ready")]
+        q = "how many prisoners did the amnesty release"
+        default = http.get("/api/ask", params={"q": q}).json()
+        assert default == cli_json(["ask", q, "--json", "--report", "ruritania-2011"], env)
+        assert default["answer"]["text"] == "4,217 prisoners"
+        other = http.get("/api/ask", params={"q": QUESTION, "report": "kazakhstan-2011"}).json()
+        assert other["answer"]["text"] == "8,390 prisoners"
+        assert http.get("/api/toc").json()["title"] == "RURITANIA"
+        assert http.get("/api/toc", params={"report": "kazakhstan-2011"}).json()["title"] == "KAZAKHSTAN"
+        assert http.get(f"/api/show/{PASSAGE}", params={"report": "kazakhstan-2011"}).json()["passage"]["id"] == PASSAGE
+        error_of(http.get(f"/api/show/{PASSAGE}"), 404)  # not a passage of the default report
+        assert error_of(http.get("/api/ask", params={"q": q, "report": ["ruritania-2011", "kazakhstan-2011"]}), 400) == (
+            "one report at a time for now; give one of: ruritania-2011, kazakhstan-2011")
+        page = http.get("/", params={"q": QUESTION, "report": "kazakhstan-2011"}).text
+        assert '<option value="kazakhstan-2011" selected>' in page and "8,390 prisoners" in page
+        assert f'href="/show/{PASSAGE}?report=kazakhstan-2011#passage"' in page
+        shown = http.get(f"/show/{PASSAGE}", params={"report": "kazakhstan-2011"})
+        assert shown.status_code == 200 and 'id="passage"' in shown.text
 
 
 # --- load ------------------------------------------------------------------------------------------
