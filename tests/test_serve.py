@@ -168,6 +168,8 @@ def test_too_large_is_413(http):
     assert error_of(http.post("/api/batch", content=lines), 413) == "too many questions (101; the limit is 100 a request)"
     big = b"prisoners\n" * 30_000  # 300 kB
     assert error_of(http.post("/api/batch", content=big), 413).startswith("the request body is too large")
+    chunked = (b"prisoners\n" * 10_000 for _ in range(3))  # no Content-Length: counted as it arrives
+    assert error_of(http.post("/api/batch", content=chunked), 413) == "the request body is too large (over 262144 bytes)"
 
 
 # --- safe defaults ---------------------------------------------------------------------------------
