@@ -19,7 +19,7 @@ def test_readme_opens_with_the_two_setup_commands_and_ci_runs_the_second():
     assert README.index("```bash") < README.index("\n## ")
     assert len(first) == 2
     assert first[0].endswith('kzqa ask "how many prisoners were released"')
-    assert first[1].startswith("pip install torch==2.13.0") and "pytest" in first[1]
+    assert "pip install torch==2.13.0 && pip install -e \".[dev]\"" in first[1] and first[1].endswith("python -m pytest")
     ci = (REPO / ".ci" / "run").read_text()
     assert first[1] in ci
 
