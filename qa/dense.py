@@ -138,7 +138,9 @@ class OnnxEncoder:
         ort = _import_onnxruntime()
 
         options = ort.SessionOptions()
-        options.intra_op_num_threads = min(2, os.cpu_count() or 1)
+        # one thread: a query is a few milliseconds of work, and a second thread spinning beside
+        # other work (a server answering in parallel, a busy machine) costs more than it gains
+        options.intra_op_num_threads = int(os.environ.get("KZQA_ORT_THREADS", "0")) or 1
         options.log_severity_level = 3
         self.session = ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
         self.tokenizer = load_tokenizer()

@@ -82,14 +82,24 @@ def maxsim(query: np.ndarray, vectors: np.ndarray, offsets: np.ndarray, rows: Se
     return out
 
 
+@lru_cache(maxsize=1)
+def _blas():
+    from threadpoolctl import ThreadpoolController
+
+    return ThreadpoolController()
+
+
 def maxsim_all(query: np.ndarray, vectors: np.ndarray, offsets: np.ndarray) -> np.ndarray:
     """maxsim for every packed text at once: one matrix product over all their pieces (a few
-    thousand per report: ~2 ms), then the best per text. `vectors` as float32."""
+    thousand per report: ~2 ms), then the best per text. `vectors` as float32. The product runs
+    on one BLAS thread: a few milliseconds of work gain nothing from a second thread, and lose
+    much when it spins beside other work (a server answering in parallel, a busy machine)."""
     n = len(offsets) - 1
     out = np.zeros(n, dtype=np.float64)
     if not n or not len(query) or not len(vectors):
         return out
-    sims = vectors @ query.T
+    with _blas().limit(limits=1, user_api="blas"):
+        sims = vectors @ query.T
     lengths = np.diff(offsets)
     nonempty = lengths > 0
     best = np.maximum.reduceat(sims, offsets[:-1][nonempty], axis=0)
