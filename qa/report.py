@@ -400,6 +400,33 @@ def parse_report(text: str, fallback_title: str = "REPORT", paged: bool | None =
     )
 
 
+NAME_NOISE = frozenset("human rights report reports country practices hrr cr us md txt pdf en final".split())
+
+
+def name_hints(stem: str) -> tuple[str | None, int | None]:
+    """(country, year) a report file's name suggests, for text that does not say them (a web
+    page saved without its title): 'algeria-2012' and '2012_Algeria' -> ('Algeria', 2012)."""
+    years = re.findall(r"(?<!\d)((?:19|20)\d\d)(?!\d)", stem)
+    words = [w for w in re.split(r"[^A-Za-z’']+", stem) if w and w.lower() not in NAME_NOISE]
+    country = " ".join(w if not w.islower() else w.capitalize() for w in words) or None
+    if country and country.isupper():
+        country = country_name(country)
+    return country, (int(years[0]) if years else None)
+
+
+def fill_from_name(report: Report, stem: str, fallback_title: str) -> None:
+    """Country and year from the file's name where the text gives none (structured reports only)."""
+    if not report.structured:
+        return
+    country, year = name_hints(stem)
+    if report.country is None and country:
+        report.country = country
+        if report.title == fallback_title:
+            report.title = country
+    if report.year is None and year:
+        report.year = year
+
+
 def _drop_pages(sections: list[Section]) -> None:
     """A source without printed pages: no page anywhere (never an invented "p. 1")."""
     for sec in sections:
