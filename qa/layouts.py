@@ -120,7 +120,7 @@ def header_of(stripped: str, country: str) -> tuple[str, int] | None:
     ):
         return None
     if country:
-        return (name, number) if name == country else None
+        return (name, number) if name == country.upper() else None
     return (name, number) if 1 <= number < 1000 else None  # "RURITANIA 2012" is a year, not a page
 
 
