@@ -303,7 +303,7 @@ def index_cmd(file, name, rebuild, index_dir, index_name):
             raise KzqaError(f"no such file: {file}")
         if file.is_dir():
             if name:
-                raise click.UsageError("--name names one index; a folder's reports are named by their country and year")
+                raise KzqaError(f"{file} is a folder: each of its reports is named by its country and year; --name is for one file")
             _index_folder(file, index_dir, rebuild)
             return
         if not _is_shipped(file):  # the shipped report keeps its default index name
@@ -326,7 +326,7 @@ def _is_shipped(file: Path) -> bool:
         return False
 
 
-def _say_built(result, index_dir) -> None:
+def _say_built(result, index_dir, named: bool = False) -> None:
     from .store import resolve_location
 
     m = result.manifest.data
@@ -342,7 +342,7 @@ def _say_built(result, index_dir) -> None:
         )
         if not m["corpus"].get("structured", True):
             click.echo(
-                f"kzqa: warning: {m['name']}: no section structure found (not a Country Report chapter?); indexed by paragraphs"
+                f"kzqa: warning: {m['name'] + ': ' if named else ''}no section structure found (not a Country Report chapter?); indexed by paragraphs"
                 + (", with the PDF's page numbers" if m["corpus"].get("kind") == "pdf" else ""),
                 err=True,
             )
@@ -424,7 +424,7 @@ def _index_folder(folder: Path, index_dir, rebuild: bool) -> None:
         progress.close()
     for result in results:
         if result is not None:
-            _say_built(result, index_dir)
+            _say_built(result, index_dir, named=True)
     if failures:
         sys.exit(EXIT_ERROR)
 

@@ -768,7 +768,7 @@ def test_i_index_of_kzqa_0_1_0_is_rebuilt_in_the_new_format_and_its_folder_remov
     rows = {row["name"]: row for row in json.loads(run(["list", "--json"], c["env"]).stdout)}
     assert rows["rur"]["status"] == "stale" and "index format 1" in rows["rur"]["problem"]
     obj, said = ask_small(c, expect_rebuild=True)
-    assert "index format 1 (this kzqa uses 2)" in said and "4,217" in obj["answer"]["text"]
+    assert f"index format 1 (this kzqa uses {FORMAT_VERSION})" in said and "4,217" in obj["answer"]["text"]
     assert not old.exists() and c["db"].exists()
 
 
