@@ -211,6 +211,8 @@ def cli(ctx: click.Context) -> None:
       kzqa toc
       kzqa                            # on a terminal: an interactive session
       kzqa index --rebuild
+      kzqa index reports/             # other chapters: each named by its country and year
+      kzqa ask "who won the presidential election" --all
 
     \b
     Tab completion (bash; zsh_source and fish_source for the others):
