@@ -164,7 +164,9 @@ def _uses_leading_space_pages(text: str) -> bool:
     if "\f" in text:
         return False
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    if any(is_furniture(line.strip()) for line in lines):
+    content = [i for i, line in enumerate(lines) if line.strip() and not is_furniture(line.strip())]
+    # a footer line counts once text has begun (before it, it is the cover of a 2023 chapter)
+    if len(content) > 1 and any(is_furniture(line.strip()) for line in lines[content[1]:]):
         return True
     first = next((line.strip() for line in lines if line.strip()), "")
     country = country_of(first) if looks_like_title(first) else ""
@@ -260,9 +262,11 @@ def looks_like_heading(lines: list[str]) -> bool:
         return not joined.endswith(".")
     if LETTERED_RE.match(joined):
         return len(lines) <= 2 and not joined.endswith(".")
-    if len(lines) > 2 or len(joined) > 120 or len(lines[-1]) > 75:
-        return False
     if re.search(r"[.?!;,]$", joined):
+        return False
+    if _known(joined):  # a known title, however it is wrapped ("Acts of Violence, ... Based" / "on Sexual ...")
+        return True
+    if len(lines) > 2 or len(joined) > 120 or len(lines[-1]) > 75:
         return False
     return is_title_case(joined)
 

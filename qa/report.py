@@ -373,6 +373,9 @@ def parse_report(text: str, fallback_title: str = "REPORT", paged: bool | None =
         para = _paragraph(block.lines, single_spaced)
         if layout == "pdf-text":
             label = _runin_heading(texts[0], single_spaced)
+            wrapped = runin_label(" ".join(texts)) if label is None and len(texts) > 1 else None
+            if wrapped and series.is_known(wrapped, "heading"):  # a known run-in heading wrapped over two lines
+                label = wrapped
         else:
             label = runin_label(" ".join(texts))
         if label and stack:

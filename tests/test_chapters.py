@@ -270,3 +270,15 @@ def test_a_chapter_pdf_keeps_its_printed_pages(tmp_path):
         offset = found + 1
     assert sentences[0].page == 1 and sentences[-1].page == 31
     assert pdf.section("2.a/internet-freedom").page == pdf.section("2.a/internet-freedom").paragraphs[0].page_start
+
+
+def test_the_2023_chapter_with_blank_lines_between_paragraphs_parses_the_same(chapters):
+    """As a PDF reader that keeps paragraph gaps gives it (the pdf-text layout): the same outline."""
+    from qa import layouts
+
+    text = (FIXTURES / "kazakhstan-2023.txt").read_text(encoding="utf-8")
+    gapped = "\n\n".join("\n".join(line.text for line in b.lines) for b in layouts.blocks(layouts.read_lines(text), "pdf-wrapped"))
+    report = parse_report("Country Reports on Human Rights Practices for 2023\nKazakhstan 2023 Human Rights Report\n\n" + gapped)
+    assert report.layout == "pdf-text" and report.page_count is None
+    same = chapters["kazakhstan-2023"]
+    assert [(s.id, s.title, s.level) for s in report.sections] == [(s.id, s.title, s.level) for s in same.sections]
