@@ -31,7 +31,7 @@ from importlib import resources
 from pathlib import Path
 
 from . import layouts, series
-from .layouts import LETTERED_RE, SECTION_RE, SENTENCE_END_RE, Block, Line, is_title_case, looks_like_heading, runin_label
+from .layouts import LETTERED_RE, SECTION_RE, SENTENCE_END_RE, Line, is_title_case, looks_like_heading, runin_label
 
 DEFAULT_REPORT_NAME = "kazakhstan-2011-human-rights-report.txt"
 
