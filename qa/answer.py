@@ -32,6 +32,8 @@ class Passage:
     page_end: int | None
     sentence: str | None = None  # the best-matching sentence of this passage
     sentence_page: int | None = None
+    report: str | None = None  # the name of the index the passage is from ("kazakhstan-2023")
+    report_label: str | None = None  # how citations name that report among others ("Kazakhstan 2023")
 
 
 @dataclass
@@ -51,6 +53,17 @@ class Answer:
     level: str = "answer"  # answer | unsure | none
     corrections: list[tuple[str, str]] = field(default_factory=list)  # (typed, searched for)
     searched: str | None = None  # the question as searched for, when spelling was corrected
+    report: str | None = None  # the index the answering sentence is from
+    reports: list[str] = field(default_factory=list)  # the indexes asked (several: a corpus)
+
+    @property
+    def several_reports(self) -> bool:
+        """Asked of several reports: every citation names its report."""
+        return len(self.reports) > 1
+
+    @property
+    def answer_passage(self) -> Passage | None:
+        return next((p for p in self.passages if p.id == self.passage_id), None)
 
     @property
     def message(self) -> str | None:
@@ -70,6 +83,7 @@ class Answer:
                 "sentence": self.sentence,
                 "page": self.page,
                 "passage_id": self.passage_id,
+                "report": self.report,
                 "type": self.qtype,
                 "confidence": round(self.confidence, 4),
                 "alternatives": [
@@ -78,5 +92,6 @@ class Answer:
                 "message": self.message,
             },
             "mode": self.mode,
+            "reports": list(self.reports),
             "passages": [dict(asdict(p)) | {"score": round(p.score, 6)} for p in self.passages],
         }

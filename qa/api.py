@@ -102,8 +102,15 @@ class Index:
     def __init__(self, stored: StoredIndex, models: dict[str, ModeModel] | None = None) -> None:
         self.stored = stored
         self.chunks: list[Chunk] = stored.chunks
-        self.report: Report = stored.report
+        self.report: Report = stored.report  # with several reports: the first (see `reports`)
         self.manifest = stored.manifest.data
+        # the reports searched: one, or several as one (qa/corpus.py: their union, ids prefixed)
+        self.members: list[StoredIndex] = list(getattr(stored, "members", None) or [stored])
+        self.report_names: list[str] = [m.manifest.data["name"] for m in self.members]
+        self.reports: dict[str, Report] = {n: m.report for n, m in zip(self.report_names, self.members)}
+        self.report_labels: dict[str, str] = {n: r.label for n, r in self.reports.items()}
+        merged = getattr(stored, "chunk_report", None)
+        self.chunk_report = merged if merged is not None else np.zeros(len(self.chunks), dtype=np.int64)
         self.encoder = QueryEncoder(stored.onnx_path)
         lex = self.manifest["lexical"]
         self.lexical_settings = dict(variant=lex["variant"], k1=lex["k1"], b=lex["b"], stem=lex["stem"], stop_words=lex["stop_words"])
@@ -141,9 +148,56 @@ class Index:
         kwargs = {} if notify is None else {"notify": notify}
         return cls(open_index(index_dir, name, auto_build=auto_build, **kwargs))
 
+    @classmethod
+    def union(cls, stored: list[StoredIndex], models: dict[str, ModeModel] | None = None) -> Index:
+        """One Index over several loaded reports, ranked on one scale (qa/corpus.py); a single
+        report gives the plain Index of that report, with its own passage ids."""
+        if len(stored) == 1:
+            return cls(stored[0], models)
+        from .corpus import merge
+
+        return cls(merge(stored), models)
+
+    @classmethod
+    def load_many(
+        cls,
+        names: list[str],
+        index_dir: str | Path | None = None,
+        auto_build: bool = True,
+        notify: Callable[[str], None] | None = None,
+    ) -> Index:
+        """Load (building where needed) the named indexes and search them as one."""
+        names = list(dict.fromkeys(names))
+        if not names:
+            raise KzqaError("no reports to search")
+        kwargs = {} if notify is None else {"notify": notify}
+        return cls.union([open_index(index_dir, n, auto_build=auto_build, **kwargs) for n in names])
+
     @property
     def name(self) -> str:
-        return self.manifest["name"]
+        return "+".join(self.report_names)
+
+    @property
+    def several(self) -> bool:
+        """Whether this Index searches several reports (passage ids then carry the report's name)."""
+        return len(self.members) > 1
+
+    def report_of(self, ref: str) -> tuple[str, Report, list[Chunk], str]:
+        """(name, report, its chunks with their own ids, the reference without its report
+        prefix) for a reference to one report: 'kazakhstan-2023:1.c' names its report; an
+        Index of one report takes any reference as its own."""
+        from .corpus import split_ref
+
+        name, rest = split_ref(ref, self.report_names)
+        if name is None:
+            if self.several:
+                raise KzqaError(
+                    f"{len(self.members)} reports are open; put the report's name before the reference: "
+                    + ", ".join(f"{n}:{ref.strip() or '1.c'}" for n in self.report_names[:2]) + ", ..."
+                )
+            name = self.report_names[0]
+        member = self.members[self.report_names.index(name)]
+        return name, member.report, member.chunks, rest
 
     @property
     def models(self) -> dict[str, ModeModel]:
@@ -292,11 +346,13 @@ class Index:
         for ci in ranked:
             chunk = self.chunks[ci]
             sid = best_in_passage.get(ci)
+            report = self.report_names[int(self.chunk_report[ci])]
             passages.append(Passage(
                 rank=rank_of[ci], score=float(a.fused[ci]), id=chunk.id, text=chunk.text, section=chunk.section,
                 headings=list(chunk.headings), page_start=chunk.page_start, page_end=chunk.page_end,
                 sentence=self.sentences[sid].text if sid is not None else None,
                 sentence_page=self.sentences[sid].page if sid is not None else None,
+                report=report, report_label=self.report_labels[report],
             ))
         sentence = self.sentences[best_sid] if best_sid is not None else None
         text = None
@@ -313,6 +369,8 @@ class Index:
             qtype=a.query.profile.type, mode=mode, passages=passages, alternatives=alternatives,
             confidence=probability, hits=self._hits(a, ranked), level=level,
             corrections=list(a.query.corrections), searched=a.query.corrected,
+            report=self.report_names[int(self.chunk_report[answer_chunk])] if answer_chunk is not None else None,
+            reports=list(self.report_names),
         )
 
     def _alternatives(self, a: Analysis, best_sid: int, shown: set[int]) -> list[Candidate]:
@@ -337,14 +395,54 @@ class Index:
 _cache: dict[tuple, Index] = {}
 
 
-def load_index(index_dir: str | Path | None = None, name: str | None = None, auto_build: bool = True) -> Index:
-    """Load (building on first use) and cache an index."""
+def report_names(reports: str | list[str] | tuple[str, ...], index_dir: str | Path | None = None) -> list[str]:
+    """The index names `reports` stands for: a list of names as given, or "all": every index of
+    the folder that can be read (what `kzqa list` shows, less unfinished or newer ones)."""
+    if isinstance(reports, str):
+        if reports != "all":
+            return [reports]
+        from .store import FORMAT_VERSION, list_indexes
+
+        infos = list_indexes(index_dir, check=False)
+        names = [i.name for i in infos if isinstance(i.manifest, dict) and isinstance(i.manifest.get("format_version"), int)
+                 and i.manifest["format_version"] <= FORMAT_VERSION]
+        if not names:
+            raise KzqaError("no indexed reports to search; build them with: kzqa index FILE-OR-FOLDER")
+        return names
+    names = [str(n) for n in reports]
+    if not names:
+        raise KzqaError("no reports to search")
+    return names
+
+
+def load_index(
+    index_dir: str | Path | None = None,
+    name: str | None = None,
+    auto_build: bool = True,
+    reports: str | list[str] | None = None,
+) -> Index:
+    """Load (building on first use) and cache an index; `reports` (a list of index names, or
+    "all") loads several and searches them as one."""
+    if reports is not None:
+        names = report_names(reports, index_dir)
+        key = (str(index_dir) if index_dir else None, tuple(names))
+        if key not in _cache:
+            _cache[key] = Index.load_many(names, index_dir, auto_build=auto_build)
+        return _cache[key]
     key = (str(index_dir) if index_dir else None, name)
     if key not in _cache:
         _cache[key] = Index.load(index_dir, name, auto_build=auto_build)
     return _cache[key]
 
 
-def ask(question: str, k: int = 3, mode: str = DEFAULT_MODE, index_dir: str | Path | None = None, name: str | None = None) -> Answer:
-    """Answer one question from the (cached) index: `qa.ask("how many prisoners were released")`."""
-    return load_index(index_dir, name).ask(question, k=k, mode=mode)
+def ask(
+    question: str,
+    k: int = 3,
+    mode: str = DEFAULT_MODE,
+    index_dir: str | Path | None = None,
+    name: str | None = None,
+    reports: str | list[str] | None = None,
+) -> Answer:
+    """Answer one question from the (cached) index: `qa.ask("how many prisoners were released")`;
+    `reports=["kazakhstan-2011", "kazakhstan-2023"]` (or "all") asks several reports at once."""
+    return load_index(index_dir, name, reports=reports).ask(question, k=k, mode=mode)

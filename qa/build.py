@@ -38,6 +38,7 @@ from .store import (
     FORMAT_VERSION,
     LEXICAL_SETTINGS,
     LOCK_TIMEOUT_S,
+    MAX_NAME_LENGTH,
     SCHEMA,
     IndexLocation,
     Manifest,
@@ -138,15 +139,44 @@ def build_index(
                 return BuildResult(old, built=False, cleaned=w.tidied + _tidy(loc), by_other=by_other)
         progress("parse", 0, 1)
         src = decode_source(read_path, raw)
-        from .report import parse_report
+        from .report import fill_from_name, parse_report
 
-        report = parse_report(src.text, fallback_title=read_path.stem if src_path else "REPORT")
+        fallback = read_path.stem if src_path else "REPORT"
+        report = parse_report(src.text, fallback_title=fallback, paged=True if src.kind == "pdf" else None)
+        if src_path:
+            fill_from_name(report, read_path.stem, fallback)
         if not report.sections or not any(s.paragraphs for s in report.sections):
             raise KzqaError(f"{read_path}: no text found to index")
         progress("parse", 1, 1)
         manifest = _write(w, loc, report, src_path, src.kind, digest, params, progress, old)
     _test_pause("done")
     return BuildResult(manifest, built=True, seconds=time.perf_counter() - started, cleaned=w.tidied + _tidy(loc))
+
+
+REPORT_SUFFIXES = (".txt", ".md", ".pdf")
+
+
+def report_files(folder: Path) -> list[Path]:
+    """The report files of a folder, by name: every .txt, .md and .pdf (not hidden, not in subfolders)."""
+    try:
+        found = [p for p in folder.iterdir() if p.suffix.lower() in REPORT_SUFFIXES and not p.name.startswith(".") and p.is_file()]
+    except OSError as exc:
+        raise KzqaError(f"cannot read folder {folder}: {exc.strerror or exc}") from None
+    return sorted(found, key=lambda p: p.name)
+
+
+def derived_name(path: Path) -> str:
+    """The index name for a report file: its country and year ("kazakhstan-2023"), read from
+    its text (else its file name); the file's stem for a document that is not a report."""
+    from .report import fill_from_name, parse_report, slugify
+    from .sources import load_source
+
+    src = load_source(path)
+    report = parse_report(src.text, fallback_title=path.stem, paged=True if src.kind == "pdf" else None)
+    fill_from_name(report, path.stem, path.stem)
+    if report.structured and report.country:
+        return slugify(f"{report.country} {report.year}" if report.year else report.country)[:MAX_NAME_LENGTH]
+    return slugify(path.stem)[:MAX_NAME_LENGTH]
 
 
 def verify_index_encoder(loc: IndexLocation, manifest: Manifest) -> None:
@@ -425,6 +455,10 @@ def _write(w: _Writer, loc: IndexLocation, report, src_path, kind, digest, param
             "title": report.title,
             "page_count": report.page_count,
             "structured": report.structured,
+            "country": report.country,
+            "year": report.year,
+            "label": report.label,
+            "layout": report.layout,
         },
         "model": fingerprint,
         "encoder": {"key": key, "sha256": encoder_sha},

@@ -42,12 +42,13 @@ class Chunk:
         return "".join(parts)
 
     @property
-    def page_start(self) -> int:
-        return self.sentences[0].page
+    def page_start(self) -> int | None:
+        return self.sentences[0].page  # None: the source has no printed pages
 
     @property
-    def page_end(self) -> int:
-        return max(s.page for s in self.sentences)
+    def page_end(self) -> int | None:
+        pages = [s.page for s in self.sentences if s.page is not None]
+        return max(pages) if pages else None
 
     @property
     def heading_text(self) -> str:

@@ -119,6 +119,46 @@ def _load(index_dir, index_name):
     return Index(stored)
 
 
+def _load_reports(index_dir, names, all_reports=False):
+    """The Index to ask: the default report, one named report, or several (--report given more
+    than once, or --all) searched as one."""
+    from .api import Index, report_names
+    from .store import open_index
+
+    names = list(dict.fromkeys(names or ()))
+    if all_reports and names:
+        raise click.UsageError("--all and --report name the reports two ways; give one")
+    if all_reports:
+        names = report_names("all", index_dir)
+    if len(names) <= 1:
+        return _load(index_dir, names[0] if names else None)
+    progress = BuildProgress()
+    notify = lambda msg: click.echo(f"kzqa: {msg}", err=True)  # noqa: E731
+    try:
+        stored = [open_index(index_dir, n, notify=notify, progress=progress) for n in names]
+    finally:
+        progress.close()
+    return Index.union(stored)
+
+
+def reports_options(fn):
+    """--report NAME (repeatable) and --all, for the commands that answer questions."""
+    fn = click.option(
+        "--all", "all_reports", is_flag=True,
+        help="Answer from every indexed report at once (see `kzqa list`); each citation names its report.",
+    )(fn)
+    fn = click.option(
+        "--report", "--index", "index_name", metavar="NAME", multiple=True,
+        help="Which indexed report to ask (see `kzqa list`); give it several times to ask several at once. "
+             "Default: the shipped Kazakhstan 2011 report.",
+    )(fn)
+    fn = click.option(
+        "--index-dir", type=click.Path(file_okay=True, dir_okay=True, path_type=Path), envvar="KZQA_INDEX_DIR",
+        default=None, help="Folder that holds the indexes [env: KZQA_INDEX_DIR; default: index/ of a checkout, else ~/.cache/kzqa].",
+    )(fn)
+    return fn
+
+
 MAX_STDIN_QUESTION_BYTES = 1024 * 1024
 
 
@@ -171,6 +211,8 @@ def cli(ctx: click.Context) -> None:
       kzqa toc
       kzqa                            # on a terminal: an interactive session
       kzqa index --rebuild
+      kzqa index reports/             # other chapters: each named by its country and year
+      kzqa ask "who won the presidential election" --all
 
     \b
     Tab completion (bash; zsh_source and fish_source for the others):
@@ -190,14 +232,19 @@ def cli(ctx: click.Context) -> None:
 @click.option("--mode", type=click.Choice(MODE_CHOICES), default="hybrid", show_default=True, help="Retrieval mode.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (same as --format json).")
 @FORMAT_OPTION
-@index_options
+@reports_options
 @handle_errors
-def ask(question, k, mode, as_json, fmt, index_dir, index_name):
+def ask(question, k, mode, as_json, fmt, index_dir, index_name, all_reports):
     """Answer QUESTION with cited passages of the report ('-' reads it from stdin).
 
+    With --report given several times, or --all, the passages of all those reports compete on
+    one scale and each citation names its report.
+
     \b
-    Example:
+    Examples:
       kzqa ask "how many prisoners were released"
+      kzqa ask "how many prisoners were released" --report kazakhstan-2011 --report kazakhstan-2023
+      kzqa ask "who won the presidential election" --all
     """
     from .render import answer_json, answer_markdown, answer_text, use_color
 
@@ -208,7 +255,7 @@ def ask(question, k, mode, as_json, fmt, index_dir, index_name):
     from .api import validate_question
 
     validate_question(text)  # fail fast, before any index work
-    index = _load(index_dir, index_name)
+    index = _load_reports(index_dir, index_name, all_reports)
     answer = index.ask(text, k=k, mode=mode)
     if answer.searched and fmt != "json":
         click.echo(f"kzqa: searched for: {answer.searched}", err=True)
@@ -228,20 +275,24 @@ def ask(question, k, mode, as_json, fmt, index_dir, index_name):
 @index_options
 @handle_errors
 def index_cmd(file, name, rebuild, index_dir, index_name):
-    """Build the index (of the shipped report, or of FILE: a report as text or PDF).
+    """Build the index (of the shipped report, of FILE, or of every report in a FOLDER).
 
-    FILE may be any chapter of the Country Reports on Human Rights Practices, as extracted text
-    or as the PDF; ask it with `kzqa ask --index NAME`, see all with `kzqa list`. A document
-    without the reports' section scheme is indexed by paragraphs, with a warning. An up-to-date
-    index is left alone; a build killed half-way leaves the previous index in service, unchanged
-    (the index is one SQLite file, written by one transaction).
+    FILE may be any chapter of the Country Reports on Human Rights Practices of any year: the
+    text of its PDF, the PDF itself, or the web page as text or Markdown (the layout is
+    detected; see `kzqa list`). Ask it with `kzqa ask --report NAME`, see all with `kzqa list`.
+    A FOLDER indexes every .txt, .md and .pdf in it, each under a name made of its country and
+    year ("kazakhstan-2023"), with one progress bar. A document without the reports' section
+    scheme is indexed by paragraphs, with a warning. An up-to-date index is left alone; a build
+    killed half-way leaves the previous index in service, unchanged (the index is one SQLite
+    file, written by one transaction).
 
     \b
     Examples:
       kzqa index                      # the shipped Kazakhstan 2011 report
       kzqa index --rebuild
       kzqa index chad-2011.pdf --name chad-2011
-      kzqa ask "who won the election" --index chad-2011
+      kzqa index reports/             # every report in the folder
+      kzqa ask "who won the election" --report chad-2011
     """
     from .report import slugify
     from .store import build_index
@@ -253,14 +304,11 @@ def index_cmd(file, name, rebuild, index_dir, index_name):
         if not file.exists():
             raise KzqaError(f"no such file: {file}")
         if file.is_dir():
-            raise KzqaError(f"{file} is a folder; give a report file (text or PDF)")
-        from .report import default_report_path
-
-        try:
-            shipped = file.resolve().samefile(default_report_path())
-        except OSError:
-            shipped = False
-        if not shipped:  # the shipped report keeps its default index name
+            if name:
+                raise KzqaError(f"{file} is a folder: each of its reports is named by its country and year; --name is for one file")
+            _index_folder(file, index_dir, rebuild)
+            return
+        if not _is_shipped(file):  # the shipped report keeps its default index name
             name = name or slugify(file.stem)
     progress = BuildProgress()
     notify = lambda msg: click.echo(f"kzqa: {msg}", err=True)  # noqa: E731
@@ -268,20 +316,35 @@ def index_cmd(file, name, rebuild, index_dir, index_name):
         result = build_index(file, index_dir, name, rebuild=rebuild, progress=progress, notify=notify)
     finally:
         progress.close()
-    m = result.manifest.data
+    _say_built(result, index_dir)
+
+
+def _is_shipped(file: Path) -> bool:
+    from .report import default_report_path
+
+    try:
+        return file.resolve().samefile(default_report_path())
+    except OSError:
+        return False
+
+
+def _say_built(result, index_dir, named: bool = False) -> None:
     from .store import resolve_location
 
+    m = result.manifest.data
     where = _shown_path(resolve_location(index_dir, m["name"]).path)
     if result.cleaned:
         click.echo(f"kzqa: removed what earlier runs left: {'; '.join(result.cleaned)}", err=True)
     if result.built:
+        pages = m["corpus"]["page_count"]
+        shown = "no printed pages" if pages is None else f"{pages} page{'' if pages == 1 else 's'}"
         write_stdout(
             f"built index {m['name']!r}: {m['counts']['chunks']} passages, {m['counts']['sentences']} sentences, "
-            f"{m['corpus']['page_count']} page{'' if m['corpus']['page_count'] == 1 else 's'} in {result.seconds:.1f} s → {where}\n"
+            f"{shown} in {result.seconds:.1f} s → {where}\n"
         )
         if not m["corpus"].get("structured", True):
             click.echo(
-                "kzqa: warning: no section structure found (not a Country Report chapter?); indexed by paragraphs"
+                f"kzqa: warning: {m['name'] + ': ' if named else ''}no section structure found (not a Country Report chapter?); indexed by paragraphs"
                 + (", with the PDF's page numbers" if m["corpus"].get("kind") == "pdf" else ""),
                 err=True,
             )
@@ -289,6 +352,83 @@ def index_cmd(file, name, rebuild, index_dir, index_name):
         write_stdout(f"index {m['name']!r} was just built by another kzqa process and is up to date ({where})\n")
     else:
         write_stdout(f"index {m['name']!r} is up to date ({where}); use --rebuild to build it again\n")
+
+
+class FolderProgress:
+    """One progress bar for a folder of reports: a step per report, the report and its build
+    step in the description (plain lines when stderr is not a terminal)."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self._bar = None
+        self._task = None
+        self._terminal = sys.stderr.isatty()
+
+    def report(self, n: int, name: str):
+        if not self._terminal:
+            click.echo(f"kzqa: index: {name} ({n}/{self.total})...", err=True)
+            return lambda step, done, total: None
+        if self._bar is None:
+            from rich.console import Console
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+            self._bar = Progress(
+                TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                console=Console(stderr=True), transient=True,
+            )
+            self._bar.start()
+            self._task = self._bar.add_task("", total=self.total)
+
+        def step(what: str, done: int, total: int) -> None:
+            self._bar.update(self._task, description=f"{name}: {what}", completed=n - 1 + (done / total if total else 0))
+
+        return step
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+            self._bar = None
+
+
+def _index_folder(folder: Path, index_dir, rebuild: bool) -> None:
+    """Index every report file of a folder under its country-and-year name; a file that cannot be
+    indexed is reported and the others go on (exit status 1 if any failed)."""
+    from .build import derived_name, report_files
+    from .report import slugify
+    from .store import DEFAULT_NAME, build_index
+
+    files = report_files(folder)
+    if not files:
+        raise KzqaError(f"{folder} holds no report files (.txt, .md or .pdf)")
+    notify = lambda msg: click.echo(f"kzqa: {msg}", err=True)  # noqa: E731
+    taken: set[str] = set()
+    results, failures = [], 0
+    progress = FolderProgress(len(files))
+    try:
+        for n, path in enumerate(files, 1):
+            try:
+                if _is_shipped(path):
+                    name = None
+                else:
+                    name = derived_name(path)
+                    if name == DEFAULT_NAME or name in taken:
+                        name = slugify(path.stem) if slugify(path.stem) not in taken | {DEFAULT_NAME} else name
+                    base, k = name, 2
+                    while name in taken or name == DEFAULT_NAME:
+                        name, k = f"{base}-{k}", k + 1
+                taken.add(name or DEFAULT_NAME)
+                results.append(build_index(path, index_dir, name, rebuild=rebuild, progress=progress.report(n, name or DEFAULT_NAME), notify=notify))
+            except KzqaError as exc:
+                failures += 1
+                results.append(None)
+                click.echo(f"kzqa: error: {path}: {exc}", err=True)
+    finally:
+        progress.close()
+    for result in results:
+        if result is not None:
+            _say_built(result, index_dir, named=True)
+    if failures:
+        sys.exit(EXIT_ERROR)
 
 
 @cli.command("list")
@@ -299,7 +439,8 @@ def index_cmd(file, name, rebuild, index_dir, index_name):
 )
 @handle_errors
 def list_cmd(as_json, index_dir):
-    """Show the indexed reports: name, report, pages, passages, model, build date and status.
+    """Show the indexed reports: name, report (country and year), layout, pages, passages, model,
+    build date and status.
 
     Each index is checked as `ask` would check it (out of date? files intact?) but nothing is
     built or changed. The default index (used when --index is not given) is marked with *.
@@ -319,26 +460,26 @@ def list_cmd(as_json, index_dir):
     if not infos:
         click.echo(f"kzqa: no indexes in {root}; build one with: kzqa index [FILE --name NAME]", err=True)
         return
-    header = ("NAME", "REPORT", "PAGES", "PASSAGES", "MODEL", "BUILT", "STATUS")
+    header = ("NAME", "REPORT", "LAYOUT", "PAGES", "PASSAGES", "MODEL", "BUILT", "STATUS")
     table = [header]
     for info in infos:
         r = info.row()
         model = (r["model"] or "-").rsplit("/", 1)[-1]
         built = (r["built"] or "-").replace("T", " ")[:16]
         source = r["source"] or "-"
-        report = r["title"] or "-"
+        report = r["label"] or r["title"] or "-"
         if source != "shipped report" and source != "-":
             report = f"{report} ({Path(source).name})"
         status = info.status if not info.problem else f"{info.status}: {info.problem}"
         table.append((
-            r["name"] + ("*" if info.default else ""), report,
+            r["name"] + ("*" if info.default else ""), report, r["layout"] or "-",
             str(r["pages"] if r["pages"] is not None else "-"), str(r["chunks"] if r["chunks"] is not None else "-"),
             model, built, status,
         ))
     widths = [max(len(row[c]) for row in table) for c in range(len(header) - 1)]
     lines = []
     for row in table:
-        cells = [cell.rjust(w) if c in (2, 3) and row is not table[0] else cell.ljust(w) for c, (cell, w) in enumerate(zip(row, widths))]
+        cells = [cell.rjust(w) if c in (3, 4) and row is not table[0] else cell.ljust(w) for c, (cell, w) in enumerate(zip(row, widths))]
         lines.append("  ".join(cells + [row[-1]]).rstrip())
     from .render import terminal_safe
 
@@ -354,9 +495,9 @@ def list_cmd(as_json, index_dir):
     "--format", "fmt", type=click.Choice(["json", "markdown", "text"]), default="json", show_default=True,
     help="json: one object a line (JSONL); markdown: a document with one section per question; text: as `ask` prints.",
 )
-@index_options
+@reports_options
 @handle_errors
-def batch(file, output, k, mode, fmt, index_dir, index_name):
+def batch(file, output, k, mode, fmt, index_dir, index_name, all_reports):
     """Answer every question in FILE; write one JSON object per question (JSONL).
 
     FILE is plain text (one question a line) or JSONL with "question" and optional "id" ('-' reads
@@ -386,7 +527,7 @@ def batch(file, output, k, mode, fmt, index_dir, index_name):
         click.echo(f"kzqa: warning: id {dup!r} appears more than once", err=True)
     if not items:
         click.echo("kzqa: warning: no questions in the file", err=True)
-    index = _load(index_dir, index_name) if any(i.error is None for i in items) else None
+    index = _load_reports(index_dir, index_name, all_reports) if any(i.error is None for i in items) else None
     color = output is None and fmt == "text" and use_color(sys.stdout.isatty())
     sink = OutputFile(output) if output is not None else None
     put = sink.write if sink is not None else (lambda text: write_stdout(text, color=color))
@@ -534,10 +675,28 @@ def show_cmd(ref, fmt, index_dir, index_name):
     from .outline import show
     from .render import render_excerpt, use_color
 
+    text = " ".join(ref)
+    if index_name is None:  # a passage id from a several-report answer names its report: "kazakhstan-2023:1.c/..."
+        index_name, text = _report_prefix(index_dir, text)
     index = _load(index_dir, index_name)
-    excerpt = show(index.report, index.chunks, " ".join(ref))
+    _, report, chunks, text = index.report_of(text)
+    excerpt = show(report, chunks, text)
     color = use_color(sys.stdout.isatty())
-    write_stdout(render_excerpt(excerpt, fmt or "text", color=color, report_title=index.report.title), color=color)
+    write_stdout(render_excerpt(excerpt, fmt or "text", color=color, report_title=report.title), color=color)
+
+
+def _report_prefix(index_dir, ref: str) -> tuple[str | None, str]:
+    """(index name, the rest) when REF starts with the name of an index of the folder and a colon."""
+    from .store import name_problem, resolve_location
+
+    head, sep, rest = ref.strip().partition(":")
+    if sep and rest.strip() and name_problem(head) is None:
+        try:
+            if resolve_location(index_dir, head).path.is_file():
+                return head, rest.strip()
+        except KzqaError:
+            pass
+    return None, ref
 
 
 @cli.command("toc")
@@ -564,30 +723,34 @@ def toc_cmd(depth, fmt, index_dir, index_name):
 
 
 @handle_errors
-def _start_shell(k, mode, fmt, index_dir, index_name):
+def _start_shell(k, mode, fmt, index_dir, index_name, all_reports=False):
     from .shell import run_shell
 
-    sys.exit(run_shell(lambda: _load(index_dir, index_name), k=k, mode=mode, fmt=fmt or "text"))
+    names = (index_name,) if isinstance(index_name, str) else tuple(index_name or ())
+    sys.exit(run_shell(
+        lambda: _load_reports(index_dir, names, all_reports), k=k, mode=mode, fmt=fmt or "text",
+        load_reports=lambda wanted: _load_reports(index_dir, [] if wanted == "all" else wanted, wanted == "all"),
+    ))
 
 
 @cli.command("shell")
 @click.option("-k", "k", type=click.IntRange(1, 1000), default=3, show_default=True, help="Passages per answer (:k N changes it).")
 @click.option("--mode", type=click.Choice(MODE_CHOICES), default="hybrid", show_default=True, help="Retrieval mode (:mode M changes it).")
 @FORMAT_OPTION
-@index_options
-def shell_cmd(k, mode, fmt, index_dir, index_name):
+@reports_options
+def shell_cmd(k, mode, fmt, index_dir, index_name, all_reports):
     """Ask question after question in one session; the index loads once.
 
     `kzqa` with no arguments on a terminal starts the same session. Type a question and press
     Enter; Up/Down recall earlier lines (kept in ~/.cache/kzqa/shell-history). Commands: :k N,
-    :mode M, :show REF, :toc, :json, :format F, :help, :quit. Ctrl-C cancels the question being
+    :mode M, :report NAME..., :show REF, :toc, :json, :format F, :help, :quit. Ctrl-C cancels the question being
     answered, Ctrl-D leaves. With standard input not a terminal it reads one question a line.
 
     \b
     Example:
       kzqa shell --mode bm25 -k 5
     """
-    _start_shell(k, mode, fmt, index_dir, index_name)
+    _start_shell(k, mode, fmt, index_dir, index_name, all_reports)
 
 
 def _shown_path(path: Path) -> Path:

@@ -106,8 +106,8 @@ class TocEntry:
     title: str
     level: int
     depth: int  # enclosing headings above it (0 for a numbered section)
-    page: int
-    page_end: int
+    page: int | None  # None: the source has no printed pages
+    page_end: int | None
 
 
 # --- resolution ----------------------------------------------------------------------------------
@@ -146,6 +146,8 @@ def resolve_ref(report: Report, chunks: list[Chunk], ref: str) -> Target:
     m = PAGE_RE.match(ref)
     if m:
         page = int(m.group(1))
+        if report.page_count is None:
+            raise RefError("this report has no printed pages (its source shows none); give a section (1.c), a heading or a passage id")
         if not 1 <= page <= report.page_count:
             raise RefError(f"there is no page {page}; the report has pages 1–{report.page_count}")
         return Target("page", raw, page=page)
@@ -303,10 +305,11 @@ def excerpt(report: Report, chunks: list[Chunk], target: Target | str) -> Excerp
             shown = [ShownParagraph(p, own.get(pi, [False] * len(p.sentences))) for pi, p in enumerate(s.paragraphs)]
             parts.append(ShownSection(s, s.level - root.level, shown))
     pages = [p.page_start for part in parts for p in part.paragraphs] + [p.page_end for part in parts for p in part.paragraphs]
+    pages = [p for p in pages if p is not None]
     if target.kind == "page":
         first = last = target.page
     elif pages:
-        first, last = min(pages + [root.page]), max(pages)
+        first, last = min(pages + ([root.page] if root.page is not None else [])), max(pages)
     else:
         first = last = root.page
     return Excerpt(target, root, parts, first, last, report.page_count)
@@ -322,7 +325,8 @@ def show(report: Report, chunks: list[Chunk], ref: str) -> Excerpt:
 
 def _subtree_page_end(sections: list[Section], i: int) -> int:
     end = _subtree_end(sections, i)
-    return max(s.page_end for s in sections[i:end])
+    pages = [s.page_end for s in sections[i:end] if s.page_end is not None]
+    return max(pages) if pages else None
 
 
 def toc_entries(report: Report, depth: int = 4) -> list[TocEntry]:
@@ -349,6 +353,13 @@ def toc_lines(report: Report, width: int = 80, depth: int = 4) -> list[str]:
                 Prison and Detention Center Conditions .................................   4
     """
     entries = toc_entries(report, depth)
+    if report.page_count is None:  # no printed pages: the outline alone
+        lines = [f"{report.title} — contents", ""]
+        for e in entries:
+            indent = INDENT.get(e.level, 10)
+            hang = indent + (len(e.number) + 2 if e.level == 2 else 2)
+            lines.extend(textwrap.wrap(e.label, width=width, initial_indent=" " * indent, subsequent_indent=" " * hang, break_on_hyphens=False) or [" " * indent])
+        return lines
     digits = len(str(report.page_count))
     pages = f"{report.page_count} page{'' if report.page_count == 1 else 's'}"
     lines = [f"{report.title} — contents ({pages})", ""]

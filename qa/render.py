@@ -47,21 +47,59 @@ def _truncate(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 3].rstrip(" ,") + "..."
 
 
-def pages_label(start: int, end: int) -> str:
-    return f"p. {start}" if start == end else f"pp. {start}–{end}"
+def pages_label(start: int | None, end: int | None) -> str:
+    """'p. 5', 'pp. 5–6'; '' for a source without printed pages."""
+    if start is None:
+        return ""
+    return f"p. {start}" if start == end or end is None else f"pp. {start}–{end}"
 
 
-def citation(section: str, headings: list[str], page_start: int, page_end: int, width: int = 32) -> str:
-    """'§1.c Torture and Other Cruel... › Prison and Detention Center Conditions — p. 5'."""
+def _with_pages(text: str, start: int | None, end: int | None) -> str:
+    pages = pages_label(start, end)
+    return f"{text} — {pages}" if pages else text
+
+
+def citation(section: str, headings: list[str], page_start: int | None, page_end: int | None, width: int = 32, report: str | None = None) -> str:
+    """'§1.c Torture and Other Cruel... › Prison and Detention Center Conditions — p. 5'; no page
+    for a source without printed pages; `report` ("Kazakhstan 2023") first when several are asked."""
     names = [short_heading(h) for h in headings]
     if len(names) > 1 and section != "summary":
         names = names[1:]  # the lettered subsection or sub-heading already names the section
     shown = [_truncate(n, width) for n in names[:-1]] + [names[-1]] if names else []
+    lead = f"{report} " if report else ""
     if section == UNSTRUCTURED_NUMBER:  # a document without sections: its title, no §
-        return " › ".join(shown) + f" — {pages_label(page_start, page_end)}"
+        return _with_pages(lead + " › ".join(shown), page_start, page_end)
     label = "§" + section if section != "summary" else "Executive Summary"
     body = " › ".join(shown) if section != "summary" else ""
-    return f"{label} {body}".rstrip() + f" — {pages_label(page_start, page_end)}"
+    return _with_pages(f"{lead}{label} {body}".rstrip(), page_start, page_end)
+
+
+def passage_citation(p: Passage, several: bool, width: int = 32) -> str:
+    return citation(p.section, p.headings, p.page_start, p.page_end, width, report=p.report_label if several else None)
+
+
+def answer_where(a: Answer) -> str:
+    """Where the answer is, as the answer line says it: 'p. 5'; '§1.c' for a source without
+    pages; with the report's name first when several reports were asked."""
+    passage = a.answer_passage
+    if a.page is not None:
+        where = f"p. {a.page}"
+    elif passage is not None:
+        where = section_label(passage.section, short_heading(passage.headings[-1]) if passage.headings else "")
+    else:
+        where = ""
+    if a.several_reports and passage is not None and passage.report_label:
+        where = f"{passage.report_label}, {where}" if a.page is not None else f"{passage.report_label} {where}".strip()
+    return where
+
+
+def _at(where: str) -> str:
+    return f"  ({where})" if where else ""
+
+
+def _alt_where(alt, a: Answer) -> str:
+    """'p. 5, 1.c/…/4', or only the passage id for a source without pages."""
+    return f"p. {alt.page}, {alt.passage_id}" if alt.page is not None else alt.passage_id
 
 
 def _wrap(text: str, indent: str = "    ", width: int = 100) -> str:
@@ -71,8 +109,8 @@ def _wrap(text: str, indent: str = "    ", width: int = 100) -> str:
     return "\n".join(out)
 
 
-def passage_text(p: Passage, color: bool, width: int = 100) -> str:
-    head = f"[{p.rank}] {citation(p.section, p.headings, p.page_start, p.page_end)}"
+def passage_text(p: Passage, color: bool, width: int = 100, several: bool = False) -> str:
+    head = f"[{p.rank}] {passage_citation(p, several)}"
     ident = f"  ({p.id})"
     if color:
         head = f"{BOLD}{CYAN}{head}{RESET}{DIM}{ident}{RESET}"
@@ -96,7 +134,7 @@ def passage_text(p: Passage, color: bool, width: int = 100) -> str:
 def answer_text(a: Answer, color: bool = False, width: int = 100) -> str:
     lines = []
     if a.level == "unsure":
-        lines.append(f"{UNSURE_MESSAGE}  (p. {a.page})")
+        lines.append(f"{UNSURE_MESSAGE}{_at(answer_where(a))}")
         if a.sentence:
             lines.append(_wrap(f"“{a.sentence}”", indent="  ", width=width))
         if a.text:
@@ -105,19 +143,20 @@ def answer_text(a: Answer, color: bool = False, width: int = 100) -> str:
         label = f"{BOLD}Answer:{RESET} " if color else "Answer: "
         if a.text:
             shown = f"{BOLD_YELLOW}{a.text}{RESET}" if color else a.text
-            lines.append(f"{label}{shown}  (p. {a.page})")
+            lines.append(f"{label}{shown}{_at(answer_where(a))}")
         else:
-            lines.append(f"{label}(see the sentence below, p. {a.page})")
+            where = answer_where(a)
+            lines.append(f"{label}(see the sentence below{', ' + where if where else ''})")
         if a.sentence:
             lines.append(_wrap(f"“{a.sentence}”", indent="  ", width=width))
         for alt in a.alternatives:
-            lines.append(f"  also: {alt.text} — p. {alt.page}, {alt.passage_id}")
+            lines.append(f"  also: {alt.text} — {_alt_where(alt, a)}")
             lines.append(_wrap(f"“{alt.sentence}”", indent="        ", width=width))
     else:
         lines.append(NOT_FOUND_MESSAGE + " The nearest passages:")
     lines.append("")
     for p in a.passages:
-        lines.append(passage_text(p, color, width))
+        lines.append(passage_text(p, color, width, several=a.several_reports))
         lines.append("")
     return terminal_safe("\n".join(lines).rstrip() + "\n")
 
@@ -125,25 +164,29 @@ def answer_text(a: Answer, color: bool = False, width: int = 100) -> str:
 def _answer_markdown_body(a: Answer) -> list[str]:
     lines = []
     if a.level == "unsure":
-        lines.append(f"**A:** *{UNSURE_MESSAGE}* (p. {a.page})")
+        lines.append(f"**A:** *{UNSURE_MESSAGE}*{_md_at(answer_where(a))}")
         if a.sentence:
             lines.append(f"> {a.sentence}")
         if a.text:
             lines.append(f"- possible answer: {a.text}")
     elif a.found:
-        lines.append(f"**A:** {a.text or a.sentence} (p. {a.page})")
+        lines.append(f"**A:** {a.text or a.sentence}{_md_at(answer_where(a))}")
         if a.text and a.sentence:
             lines.append(f"> {a.sentence}")
         for alt in a.alternatives:
-            lines.append(f"- also: {alt.text} (p. {alt.page}) — {alt.sentence}")
+            lines.append(f"- also: {alt.text}{_md_at(f'p. {alt.page}' if alt.page is not None else '')} — {alt.sentence}")
     else:
         lines.append(f"**A:** {NOT_FOUND_MESSAGE}")
     lines += ["", "**Sources**", ""]
     for p in a.passages:
-        lines.append(f"{p.rank}. {citation(p.section, p.headings, p.page_start, p.page_end, width=60)} (`{p.id}`)")
+        lines.append(f"{p.rank}. {passage_citation(p, a.several_reports, width=60)} (`{p.id}`)")
         if p.sentence:
             lines.append(f"   > {p.sentence}")
     return lines
+
+
+def _md_at(where: str) -> str:
+    return f" ({where})" if where else ""
 
 
 def answer_markdown(a: Answer) -> str:
@@ -258,9 +301,10 @@ def excerpt_text(ex: Excerpt, color: bool = False, width: int = 100) -> str:
     else:
         for depth, heading in enumerate(ex.root.headings):
             lines.append(bold("  " * depth + heading))
-        meta = f"{section_label(ex.root.number, ex.root.title)} · {pages}"
+        meta = section_label(ex.root.number, ex.root.title) + (f" · {pages}" if pages else "")
         if ex.passage is not None:
-            meta += f" · passage {ex.passage.id} ({pages_label(ex.passage.page_start, ex.passage.page_end)}) marked ┃"
+            passage_pages = pages_label(ex.passage.page_start, ex.passage.page_end)
+            meta += f" · passage {ex.passage.id}" + (f" ({passage_pages})" if passage_pages else "") + " marked ┃"
         lines.append(dim(meta))
     page = None
     for part in ex.parts:
@@ -293,7 +337,8 @@ def excerpt_text(ex: Excerpt, color: bool = False, width: int = 100) -> str:
 
 
 def _source_line(ex: Excerpt, title: str) -> str:
-    where = f"p. {ex.target.page}" if ex.kind == "page" else f"{section_label(ex.root.number, ex.root.title)}, {pages_label(ex.page_start, ex.page_end)}"
+    pages = pages_label(ex.page_start, ex.page_end)
+    where = f"p. {ex.target.page}" if ex.kind == "page" else section_label(ex.root.number, ex.root.title) + (f", {pages}" if pages else "")
     name = title.title() if title.isupper() else title
     src = f"Source: *Country Reports on Human Rights Practices — {name}*, {where}"
     if ex.passage is not None:
@@ -404,7 +449,7 @@ def toc_markdown(report: Report, depth: int = 4) -> str:
 
     lines = [f"## {report.title} — contents", ""]
     for e in toc_entries(report, depth):
-        lines.append(f"{'  ' * e.depth}- {e.label} — p. {e.page} (`{e.id}`)")
+        lines.append(f"{'  ' * e.depth}- {e.label}" + (f" — p. {e.page}" if e.page is not None else "") + f" (`{e.id}`)")
     return terminal_safe("\n".join(lines) + "\n")
 
 

@@ -1,17 +1,20 @@
 """Stage 1: report text -> a tree of headed sections whose paragraphs and sentences know their page.
 
-The text is what a PDF extractor leaves of a *Country Reports on Human Rights Practices* chapter:
-running footers, a few running headers ("KAZAKHSTAN 5"), hard-wrapped lines and pages whose first
-line starts with a single space. Nothing here is specific to one country: the country is whatever
-the first line or the first running header names (any capitals: "CÔTE D’IVOIRE"; from 2012 on the
-first line reads "KAZAKHSTAN 2012 HUMAN RIGHTS REPORT"), and every chapter has the same scheme
-(Executive Summary, "Section N." with lettered subsections, stand-alone and run-in headings).
+The text is a *Country Reports on Human Rights Practices* chapter in any of the series' layouts
+(qa/layouts.py says which, and gives its lines as heading and paragraph blocks): the text of a
+PDF with its page furniture, the hard-wrapped text of a later PDF with the page numbers stripped,
+or the web page as text or Markdown. Nothing here is specific to one country or year: the
+country and year are whatever the title lines, running headers and footers say, and every
+chapter has the same scheme (Executive Summary, "Section N." with lettered subsections,
+stand-alone and run-in headings), whose titles changed over the years (qa/series.py).
 
 Pages: a form feed (how sources.py joins a PDF's pages) starts a page; running headers give the
 printed number; in the State Department's own text extraction (recognised by its footers) a line
-opening with one space starts a page too. Other text is one page. Text that puts one space after
-a full stop is split into sentences at single spaces. A document without the section scheme is
-kept paragraph by paragraph under one heading numbered "text" (Report.structured is False).
+opening with one space starts a page too. A text that shows no page at all has none: its
+sentences, paragraphs and sections have page None and the report page_count None (a citation
+then names the section and heading only). Text that puts one space after a full stop is split
+into sentences at single spaces. A document without the section scheme is kept paragraph by
+paragraph under one heading numbered "text" (Report.structured is False).
 
 Terminal control sequences and other control characters in the text are removed before anything
 else (a document must not be able to drive the terminal it is shown on), and a "sentence" of more
@@ -23,29 +26,15 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
+from . import layouts, series
+from .layouts import LETTERED_RE, SECTION_RE, SENTENCE_END_RE, Line, is_title_case, looks_like_heading, runin_label
+
 DEFAULT_REPORT_NAME = "kazakhstan-2011-human-rights-report.txt"
 
-FOOTER_PATTERNS = (
-    re.compile(r"^Country Reports on Human Rights Practices for \d{4}$"),
-    re.compile(r"^United States Department of State\W*Bureau of Democracy, Human Rights,? and Labor$"),
-    # both footer lines run together, as some extractors leave them
-    re.compile(r"^Country Reports on Human Rights Practices for \d{4}\W*United States Department of State\W*Bureau of Democracy, Human Rights,? and Labor$"),
-)
-# A running header: the country name in capitals (any script: "CÔTE D’IVOIRE"), then the page number.
-HEADER_RE = re.compile(r"^(\S.*?)\s+(\d{1,4})$")
-HEADER_NAME_PUNCTUATION = frozenset(" .,'’()&-")
-# From 2012 on, the first line of a chapter reads "KAZAKHSTAN 2012 HUMAN RIGHTS REPORT".
-TITLE_SUFFIX_RE = re.compile(r"\s+(?:\d{4}\s+)?HUMAN RIGHTS REPORT$")
-SECTION_RE = re.compile(r"^Section\s+(\d+)\.\s+(.+)$")
-LETTERED_RE = re.compile(r"^([a-z])\.\s+([A-Z].*)$")
-RUNIN_RE = re.compile(r"^([A-Z][^:.!?]{1,70}?):\s{2,}\S")
-RUNIN_SINGLE_RE = re.compile(r"^([A-Z][^:.!?]{1,70}?):\s+\S")
-SENTENCE_END_RE = re.compile(r"[.?!][\"”’)\]]*$")
 SENTENCE_SPLIT_RE = re.compile(r"(?<=[.?!])([\"”’)\]]*)\s{2,}")
 # For text that puts one space after a full stop (most PDFs other than the State Department's).
 SENTENCE_SPLIT_SINGLE_RE = re.compile(r"(?<=[.?!])([\"”’)\]]*)\s+(?=[A-Z0-9“\"‘(])")
@@ -75,15 +64,15 @@ MINOR_WORDS = frozenset(
 @dataclass(frozen=True)
 class Sentence:
     text: str
-    page: int
+    page: int | None  # None: the source has no printed pages
 
 
 @dataclass
 class Paragraph:
     text: str
     sentences: list[Sentence]
-    page_start: int
-    page_end: int
+    page_start: int | None
+    page_end: int | None
 
 
 @dataclass
@@ -100,20 +89,33 @@ class Section:
     level: int
     headings: list[str]
     paragraphs: list[Paragraph] = field(default_factory=list)
-    page: int = 1
+    page: int | None = 1
 
     @property
-    def page_end(self) -> int:
+    def page_end(self) -> int | None:
         return self.paragraphs[-1].page_end if self.paragraphs else self.page
 
 
 @dataclass
 class Report:
-    title: str
+    title: str  # the country as the text prints it ("KAZAKHSTAN"), or the document's name
     sections: list[Section]
-    page_count: int
+    page_count: int | None  # None: the source has no printed pages
     sha256: str
     structured: bool = True
+    country: str | None = None  # "Kazakhstan", "Côte d’Ivoire": from the title lines or running headers
+    year: int | None = None  # the year reported on: "...Practices for 2011", "2023 Human Rights Report"
+    layout: str = "pdf-text"  # qa/layouts.py: pdf-text, pdf-wrapped, web
+
+    @property
+    def paged(self) -> bool:
+        return self.page_count is not None
+
+    @property
+    def label(self) -> str:
+        """How a citation names the report among others: "Kazakhstan 2023"."""
+        name = self.country or (self.title.title() if self.title.isupper() else self.title)
+        return f"{name} {self.year}" if self.year else name
 
     def section(self, section_id: str) -> Section:
         for s in self.sections:
@@ -124,13 +126,6 @@ class Report:
     def text(self) -> str:
         """All paragraph text, one paragraph per line: what evidence must be verbatim in."""
         return "\n".join(p.text for s in self.sections for p in s.paragraphs)
-
-
-@dataclass
-class _Line:
-    text: str  # stripped
-    page: int
-    page_start: bool  # first content line of a page (single leading space or after a header)
 
 
 def default_report_path() -> Path:
@@ -168,158 +163,6 @@ def slugify(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "untitled"
 
 
-def _is_furniture(stripped: str) -> bool:
-    return any(p.match(stripped) for p in FOOTER_PATTERNS)
-
-
-def country_of(title: str) -> str:
-    """'KAZAKHSTAN 2012 HUMAN RIGHTS REPORT' -> 'KAZAKHSTAN'; 'KAZAKHSTAN' stays."""
-    return TITLE_SUFFIX_RE.sub("", normalize_space(title))
-
-
-def _header(stripped: str, country: str) -> tuple[str, int] | None:
-    """(country, page) if the line is a running header: of `country` once it is known."""
-    m = HEADER_RE.match(stripped)
-    if not m:
-        return None
-    name, number = normalize_space(m.group(1)), int(m.group(2))
-    if not (
-        len(name) >= 2 and name[0].isalpha() and name == name.upper()
-        and all(c.isalpha() or c in HEADER_NAME_PUNCTUATION for c in name)
-    ):
-        return None
-    if country:
-        return (name, number) if name == country else None
-    return (name, number) if 1 <= number < 1000 else None  # "RURITANIA 2012" is a year, not a page
-
-
-def _looks_like_title(stripped: str) -> bool:
-    return stripped.isupper() and len(stripped) < 60 and stripped.upper() != "EXECUTIVE SUMMARY"
-
-
-def _raw_lines(text: str) -> Iterator[tuple[str, bool]]:
-    """(line, opens a new page): pages split at form feeds (what a PDF's pages are joined with)."""
-    pages = text.replace("\r\n", "\n").replace("\r", "\n").split("\f")
-    for pi, page in enumerate(pages):
-        lines = page.split("\n")
-        if pi < len(pages) - 1 and len(lines) > 1 and lines[-1] == "":
-            lines.pop()  # the newline that ends the page before its form feed is not a blank line
-        for li, raw in enumerate(lines):
-            yield raw, pi > 0 and li == 0
-
-
-def _uses_leading_space_pages(text: str) -> bool:
-    """Whether a line opening with a single space marks a new page: true of the State Department's
-    own text extraction (recognised by its running footers or headers), never of a PDF read here
-    (its pages come with form feeds) nor of other text (where an indent is only an indent)."""
-    if "\f" in text:
-        return False
-    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    if any(_is_furniture(line.strip()) for line in lines):
-        return True
-    first = next((line.strip() for line in lines if line.strip()), "")
-    country = country_of(first) if _looks_like_title(first) else ""
-    return bool(country) and any(line.startswith(" ") and _header(line.strip(), country) for line in lines)
-
-
-def _content_lines(text: str) -> tuple[str, list[_Line | None]]:
-    """Drop page furniture and give every content line its printed page; None marks a blank line."""
-    leading_space_pages = _uses_leading_space_pages(text)
-    title = ""
-    out: list[_Line | None] = []
-    page = 1
-    content_on_page = False
-    after_footer = in_gap = False
-    for raw, new_page_by_formfeed in _raw_lines(text):
-        stripped = raw.strip()
-        if new_page_by_formfeed:
-            if content_on_page:
-                page += 1
-                content_on_page = False
-            # blank lines at the foot or head of a page say nothing about paragraphs
-            _drop_trailing_blanks(out)
-            in_gap = True
-        if not stripped:
-            if not after_footer and not in_gap:
-                out.append(None)
-            continue
-        if _is_furniture(stripped):
-            after_footer = True
-            _drop_trailing_blanks(out)
-            continue
-        header = _header(stripped, title)
-        if header:
-            page = header[1]
-            content_on_page = False
-            after_footer = False
-            in_gap = True  # blank lines around furniture say nothing about paragraphs
-            _drop_trailing_blanks(out)
-            title = title or header[0]
-            continue
-        if not title and not any(line is not None for line in out) and _looks_like_title(stripped):
-            title = country_of(stripped)
-            continue
-        starts_page = (leading_space_pages and bool(re.match(r"^ \S", raw))) or after_footer
-        if starts_page and content_on_page:
-            page += 1
-        out.append(_Line(stripped, page, starts_page or not content_on_page))
-        content_on_page = True
-        after_footer = in_gap = False
-    return title, out
-
-
-def _drop_trailing_blanks(out: list[_Line | None]) -> None:
-    while out and out[-1] is None:
-        out.pop()
-
-
-def _is_title_case(text: str) -> bool:
-    words = re.findall(r"[A-Za-z][A-Za-z’'-]*", text)
-    if not words:
-        return False
-    return all(w[0].isupper() for w in words if w.lower() not in MINOR_WORDS) and words[0][0].isupper()
-
-
-def _looks_like_heading(lines: list[str]) -> bool:
-    if not lines or len(lines) > 3:
-        return False
-    joined = normalize_space(" ".join(lines))
-    if SECTION_RE.match(joined):
-        return not joined.endswith(".")
-    if LETTERED_RE.match(joined):
-        return len(lines) <= 2 and not joined.endswith(".")
-    if len(lines) > 2 or len(joined) > 120 or len(lines[-1]) > 75:
-        return False
-    if re.search(r"[.?!;,]$", joined):
-        return False
-    return _is_title_case(joined)
-
-
-def _blocks(lines: list[_Line | None]) -> list[list[_Line]]:
-    """Group lines into blocks (paragraphs or headings) at blank lines and at page breaks that
-    evidently start a new paragraph (the extractor often drops the blank line there)."""
-    blocks: list[list[_Line]] = []
-    current: list[_Line] = []
-    for line in lines:
-        if line is None:
-            if current:
-                blocks.append(current)
-                current = []
-            continue
-        if current and line.page_start:
-            prev = current[-1].text
-            heading_before = _looks_like_heading([x.text for x in current]) and not SENTENCE_END_RE.search(prev)
-            sentence_break = bool(SENTENCE_END_RE.search(prev)) and bool(re.match(r"[A-Z0-9“\"]", line.text))
-            heading_next = bool(SECTION_RE.match(line.text) or LETTERED_RE.match(line.text))
-            if heading_before or sentence_break or heading_next:
-                blocks.append(current)
-                current = []
-        current.append(line)
-    if current:
-        blocks.append(current)
-    return blocks
-
-
 def _ends_sentence(prev: str, nxt: str) -> bool:
     if not SENTENCE_END_RE.search(prev) or not re.match(r"[A-Z0-9“\"‘(]", nxt):
         return False
@@ -337,7 +180,7 @@ def _single_spaced(text: str) -> bool:
     return single >= 3 and len(DOUBLE_SPACED_RE.findall(text)) < 0.2 * single
 
 
-def _paragraph(block: list[_Line], single_spaced: bool = False) -> Paragraph:
+def _paragraph(block: list[Line], single_spaced: bool = False) -> Paragraph:
     """Join wrapped lines (keeping line-end hyphens) and split into sentences with pages."""
     text = ""
     page_at: list[tuple[int, int]] = []  # (offset where a line starts, its page)
@@ -416,24 +259,56 @@ def _page_of(page_at: list[tuple[int, int]], offset: int) -> int:
     return page
 
 
+# Run-in headings of the pdf-text layout: a title-case label, a colon and (in double-spaced text)
+# two spaces: "Pretrial Detention:  The law allows ..."
+RUNIN_RE = re.compile(r"^([A-Z][^:.!?]{1,70}?):\s{2,}\S")
+RUNIN_SINGLE_RE = re.compile(r"^([A-Z][^:.!?]{1,70}?):\s+\S")
+
+
 def _runin_heading(paragraph_text: str, single_spaced: bool = False) -> str | None:
+    """The run-in heading a pdf-text paragraph's first line opens with (a known one in any case:
+    "Birth registration:")."""
     m = (RUNIN_SINGLE_RE if single_spaced else RUNIN_RE).match(paragraph_text)
     if not m:
         return None
     label = m.group(1).strip()
-    if len(label.split()) > 8 or not _is_title_case(label):
+    if series.is_known(label, "heading"):
+        return label
+    if len(label.split()) > 8 or not is_title_case(label):
         return None
     return label
 
 
-def parse_report(text: str, fallback_title: str = "REPORT") -> Report:
+def country_name(printed: str) -> str:
+    """The country as a citation names it: 'KAZAKHSTAN' -> 'Kazakhstan', 'CÔTE D’IVOIRE' ->
+    'Côte d’Ivoire', 'BOSNIA AND HERZEGOVINA' -> 'Bosnia and Herzegovina'; mixed case stays."""
+    printed = " ".join(printed.split())
+    if not printed.isupper():
+        return printed
+    words = []
+    for i, word in enumerate(printed.lower().split(" ")):
+        if i and word in MINOR_WORDS:
+            words.append(word)
+            continue
+        # capitals after hyphens and after a one-letter elision: "Guinea-Bissau", "d’Ivoire"
+        word = re.sub(r"(^|-)([a-zà-ÿ])", lambda m: m.group(1) + m.group(2).upper(), word)
+        word = re.sub(r"^([a-z])([’'])([a-zà-ÿ])", lambda m: m.group(1) + m.group(2) + m.group(3).upper(), word)
+        words.append(word)
+    return " ".join(words)
+
+
+def parse_report(text: str, fallback_title: str = "REPORT", paged: bool | None = None) -> Report:
     """Parse report text into a flat, document-ordered list of Sections (each with its heading path).
 
-    A document without the report's section scheme ("Section N." headings or an executive
-    summary) still parses: its paragraphs go under one heading, numbered UNSTRUCTURED_NUMBER,
-    with any stand-alone sub-headings below it, and `structured` is False."""
+    The layout is detected (qa/layouts.py). `paged` says whether the source has printed pages
+    (a PDF does, whatever its text shows); by default, whether the text shows any. A document
+    without the report's section scheme ("Section N." headings or an executive summary) still
+    parses: its paragraphs go under one heading, numbered UNSTRUCTURED_NUMBER, with any
+    stand-alone sub-headings below it, and `structured` is False."""
     text = strip_controls(text)
-    title, lines = _content_lines(text)
+    lines = layouts.read_lines(text)
+    layout = layouts.detect_layout(lines)
+    title = lines.title
     single_spaced = _single_spaced(text)
     sections: list[Section] = []
     # open heading stack: level -> Section (1 section, 2 lettered, 3 sub-heading, 4 run-in)
@@ -461,20 +336,30 @@ def parse_report(text: str, fallback_title: str = "REPORT") -> Report:
             open_section(1, "summary", "Introduction", "Introduction", "summary", 1)
         return stack[max(stack)]
 
-    for block in _blocks(lines):
-        texts = [b.text for b in block]
-        joined = normalize_space(" ".join(texts))
-        page = block[0].page
+    def last_section_number() -> int:
+        return max((int(s.number) for s in sections if s.level == 1 and s.number.isdigit()), default=0)
+
+    for block in layouts.blocks(lines, layout):
+        texts = [b.text for b in block.lines]
+        joined = block.text or normalize_space(" ".join(texts))
+        page = block.lines[0].page
         if joined.upper() == "EXECUTIVE SUMMARY" and not sections:
             open_section(1, "summary", "Executive Summary", "Executive Summary", "summary", page)
             structured = True
             continue
-        if _looks_like_heading(texts):
+        if block.heading if block.heading is not None else looks_like_heading(texts):
             sec_m = SECTION_RE.match(joined)
             let_m = LETTERED_RE.match(joined)
+            bare = series.section_numbers(joined)
             if sec_m:
                 num = sec_m.group(1)
                 open_section(1, num, sec_m.group(2).strip(), joined, num, page)
+                structured = True
+                continue
+            if bare:
+                after = [n for n in bare if n > last_section_number()]
+                num = str(after[0] if after else bare[0])
+                open_section(1, num, joined, f"Section {num}. {joined}", num, page)
                 structured = True
                 continue
             if let_m and 1 in stack and stack[1].number.isdigit():
@@ -485,8 +370,14 @@ def parse_report(text: str, fallback_title: str = "REPORT") -> Report:
                 parent_number = current().number
                 open_section(3, parent_number, joined, joined, slugify(joined), page)
                 continue
-        para = _paragraph(block, single_spaced)
-        label = _runin_heading(texts[0], single_spaced)
+        para = _paragraph(block.lines, single_spaced)
+        if layout == "pdf-text":
+            label = _runin_heading(texts[0], single_spaced)
+            wrapped = runin_label(" ".join(texts)) if label is None and len(texts) > 1 else None
+            if wrapped and series.is_known(wrapped, "heading"):  # a known run-in heading wrapped over two lines
+                label = wrapped
+        else:
+            label = runin_label(" ".join(texts))
         if label and stack:
             base = stack[max(lv for lv in stack if lv < 4)]
             for lvl in [lv for lv in stack if lv >= 4]:
@@ -494,16 +385,58 @@ def parse_report(text: str, fallback_title: str = "REPORT") -> Report:
             open_section(4, base.number, label, label, slugify(label), page)
         current().paragraphs.append(para)
 
-    page_count = max((line.page for line in lines if line is not None), default=1)
+    has_pages = lines.paged if paged is None else paged
+    page_count = max((line.page for line in lines.lines if line is not None), default=1) if has_pages else None
     if not structured:
         _relabel_unstructured(sections, title or fallback_title)
+    if not has_pages:
+        _drop_pages(sections)
     return Report(
         title=title or fallback_title,
         sections=sections,
         page_count=page_count,
         sha256=sha256_text(text),
         structured=structured,
+        country=country_name(title) if title else None,
+        year=lines.year,
+        layout=layout,
     )
+
+
+NAME_NOISE = frozenset("human rights report reports country practices hrr cr us md txt pdf en final".split())
+
+
+def name_hints(stem: str) -> tuple[str | None, int | None]:
+    """(country, year) a report file's name suggests, for text that does not say them (a web
+    page saved without its title): 'algeria-2012' and '2012_Algeria' -> ('Algeria', 2012)."""
+    years = re.findall(r"(?<!\d)((?:19|20)\d\d)(?!\d)", stem)
+    words = [w for w in re.split(r"[^A-Za-z’']+", stem) if w and w.lower() not in NAME_NOISE]
+    country = " ".join(w if not w.islower() else w.capitalize() for w in words) or None
+    if country and country.isupper():
+        country = country_name(country)
+    return country, (int(years[0]) if years else None)
+
+
+def fill_from_name(report: Report, stem: str, fallback_title: str) -> None:
+    """Country and year from the file's name where the text gives none (structured reports only)."""
+    if not report.structured:
+        return
+    country, year = name_hints(stem)
+    if report.country is None and country:
+        report.country = country
+        if report.title == fallback_title:
+            report.title = country
+    if report.year is None and year:
+        report.year = year
+
+
+def _drop_pages(sections: list[Section]) -> None:
+    """A source without printed pages: no page anywhere (never an invented "p. 1")."""
+    for sec in sections:
+        sec.page = None
+        for p in sec.paragraphs:
+            p.page_start = p.page_end = None
+            p.sentences[:] = [Sentence(s.text, None) for s in p.sentences]
 
 
 def _relabel_unstructured(sections: list[Section], title: str) -> None:

@@ -33,6 +33,7 @@ HELP = """\
 Type a question and press Enter. Commands:
   :k N          passages per answer (now {k})
   :mode M       retrieval mode: {modes} (now {mode})
+  :report N... the reports to ask: index names (see `kzqa list`), or all (now {reports})
   :show REF     the text REF points to: a passage id, a section (1.c), a heading, a page (p5)
   :toc          the report's outline with page numbers
   :json         switch JSON output on or off
@@ -41,7 +42,7 @@ Type a question and press Enter. Commands:
   :quit         leave (or Ctrl-D)
 Ctrl-C cancels the question being answered; Up/Down recall earlier lines."""
 
-COMMANDS = (":k", ":mode", ":show", ":toc", ":json", ":format", ":help", ":quit")
+COMMANDS = (":k", ":mode", ":report", ":show", ":toc", ":json", ":format", ":help", ":quit")
 ALIASES = {":q": ":quit", ":exit": ":quit", ":h": ":help", ":?": ":help", ":f": ":format", ":s": ":show"}
 
 
@@ -66,6 +67,7 @@ class Shell:
         stderr: TextIO | None = None,
         interactive: bool | None = None,
         history_file: Path | None = None,
+        load_reports: Callable[[object], Index] | None = None,
     ) -> None:
         from .api import MODES
 
@@ -81,6 +83,7 @@ class Shell:
         self.history_file = history_file if history_file is not None else history_path()
         self._readline = None
         self.errors = 0  # lines that ended in an error
+        self.load_reports = load_reports  # names (a list) or "all" -> an Index (for :report)
 
     # --- output -------------------------------------------------------------------------------
 
@@ -106,11 +109,15 @@ class Shell:
 
     def banner(self) -> str:
         report = self.index.report
-        name = report.title.title() if report.title.isupper() else report.title
-        return (
-            f"kzqa — {name} report, {report.page_count} pages, {len(self.index.chunks)} passages. "
-            f"Ask a question, or :help. Ctrl-D leaves."
-        )
+        if getattr(self.index, "several", False):
+            what = f"{len(self.index.reports)} reports ({', '.join(self.index.report_labels.values())})"
+        else:
+            name = report.title.title() if report.title.isupper() else report.title
+            what = f"{name} report" + (f", {report.page_count} pages" if report.page_count is not None else "")
+        return f"kzqa — {what}, {len(self.index.chunks)} passages. Ask a question, or :help. Ctrl-D leaves."
+
+    def reports_now(self) -> str:
+        return ", ".join(getattr(self.index, "report_names", None) or [self.index.name])
 
     # --- commands -----------------------------------------------------------------------------
 
@@ -130,7 +137,7 @@ class Shell:
         if name == ":quit":
             return False
         if name == ":help":
-            self.say(HELP.format(k=self.k, mode=self.mode, modes=", ".join(self.modes), fmt=self.fmt))
+            self.say(HELP.format(k=self.k, mode=self.mode, modes=", ".join(self.modes), fmt=self.fmt, reports=self.reports_now()))
         elif name == ":k":
             self.set_k(arg)
         elif name == ":mode":
@@ -141,12 +148,15 @@ class Shell:
             self.set_format(self._plain_fmt if self.fmt == "json" else "json")
         elif name == ":format":
             self.set_format(arg)
+        elif name == ":report":
+            self.set_reports(arg)
         elif name == ":show":
             self.show(arg)
         elif name == ":toc":
             from .render import render_toc
 
-            self.say(render_toc(self.index.report, self.fmt, color=self.color), gap=True)
+            for report in getattr(self.index, "reports", {"": self.index.report}).values():
+                self.say(render_toc(report, self.fmt, color=self.color), gap=True)
         else:
             raise ShellError(f"unknown command {name!r}; :help lists the commands")
         return True
@@ -163,6 +173,17 @@ class Shell:
             raise ShellError(f":k needs a whole number from 1 to {MAX_K} (got {arg!r})")
         self.k = k
         self.say(f"k = {k}")
+
+    def set_reports(self, arg: str) -> None:
+        """:report NAME [NAME...] or :report all: ask those reports from now on."""
+        if not arg:
+            self.say(f"reports = {self.reports_now()}")
+            return
+        if self.load_reports is None:
+            raise ShellError(":report is not available in this session")
+        words = arg.replace(",", " ").split()
+        self.index = self.load_reports("all" if words == ["all"] else words)
+        self.say(f"reports = {self.reports_now()}")
 
     def set_mode(self, arg: str) -> None:
         if not arg:
@@ -193,8 +214,12 @@ class Shell:
 
         if not ref:
             raise ShellError(":show needs a reference: a passage id, a section (1.c), a heading or a page (p5)")
-        ex = show(self.index.report, self.index.chunks, ref)
-        self.say(render_excerpt(ex, self.fmt, color=self.color, report_title=self.index.report.title, indent=self._indent()), gap=True)
+        if hasattr(self.index, "report_of"):
+            _, report, chunks, ref = self.index.report_of(ref)
+        else:
+            report, chunks = self.index.report, self.index.chunks
+        ex = show(report, chunks, ref)
+        self.say(render_excerpt(ex, self.fmt, color=self.color, report_title=report.title, indent=self._indent()), gap=True)
 
     def ask(self, question: str) -> None:
         from .render import render_answer, terminal_safe
@@ -248,7 +273,11 @@ class Shell:
         elif command == ":format":
             choices = FORMATS
         elif command == ":show":
-            choices = [s.id for s in self.index.report.sections]
+            reports = getattr(self.index, "reports", {"": self.index.report})
+            several = len(reports) > 1
+            choices = [f"{n}:{s.id}" if several else s.id for n, r in reports.items() for s in r.sections]
+        elif command == ":report":
+            choices = ["all", *getattr(self.index, "report_names", [])]
         return [c for c in choices if c.startswith(text)]
 
     def _complete(self, text: str, state: int) -> str | None:
@@ -302,8 +331,9 @@ class Shell:
         return 1 if self.errors and not self.interactive else 0
 
 
-def run_shell(load: Callable[[], Index], k: int = 3, mode: str = "hybrid", fmt: str = "text") -> int:
+def run_shell(load: Callable[[], Index], k: int = 3, mode: str = "hybrid", fmt: str = "text",
+              load_reports: Callable[[object], Index] | None = None) -> int:
     """Load the index (with `load`), start the session, return its exit status."""
-    shell = Shell(load(), k=k, mode=mode, fmt=fmt)
+    shell = Shell(load(), k=k, mode=mode, fmt=fmt, load_reports=load_reports)
     shell.warm_up()
     return shell.run()

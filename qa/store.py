@@ -47,7 +47,7 @@ from .chunking import Chunk, ChunkingParams
 from .errors import IndexDamaged, KzqaError
 from .report import Paragraph, Report, Section, Sentence, default_report_path
 
-FORMAT_VERSION = 3  # 3: sentence token vectors for late interaction
+FORMAT_VERSION = 4  # 3: sentence token vectors for late interaction; 4: country, year, layout; no page where the source has none
 APPLICATION_ID = 0x6B7A7161  # "kzqa": marks the SQLite files kzqa wrote
 SUFFIX = ".sqlite"
 DEFAULT_NAME = "kazakhstan-2011"
@@ -201,6 +201,9 @@ def _report_to_json(report: Report) -> dict:
         "page_count": report.page_count,
         "sha256": report.sha256,
         "structured": report.structured,
+        "country": report.country,
+        "year": report.year,
+        "layout": report.layout,
         "sections": [
             {
                 "id": s.id,
@@ -224,10 +227,18 @@ def _report_from_json(d: dict) -> Report:
     for s in d["sections"]:
         paragraphs = []
         for p in s["paragraphs"]:
-            sentences = [Sentence(t, int(pg)) for t, pg in p["sentences"]]
+            sentences = [Sentence(t, _page(pg)) for t, pg in p["sentences"]]
             paragraphs.append(Paragraph(" ".join(x.text for x in sentences), sentences, p["page_start"], p["page_end"]))
-        sections.append(Section(s["id"], s["number"], s["title"], s["level"], list(s["headings"]), paragraphs, s["page"]))
-    return Report(d["title"], sections, d["page_count"], d["sha256"], d["structured"])
+        sections.append(Section(s["id"], s["number"], s["title"], s["level"], list(s["headings"]), paragraphs, _page(s["page"])))
+    return Report(
+        d["title"], sections, _page(d["page_count"]), d["sha256"], d["structured"],
+        country=d.get("country"), year=d.get("year"), layout=d.get("layout", "pdf-text"),
+    )
+
+
+def _page(value) -> int | None:
+    """A page number as stored (None: the source has no printed pages)."""
+    return None if value is None else int(value)
 
 
 def _chunk_to_json(chunk: Chunk, tokens: list[str], sentence_tokens: list[list[str]]) -> dict:
@@ -246,7 +257,7 @@ def _chunk_to_json(chunk: Chunk, tokens: list[str], sentence_tokens: list[list[s
 def _chunk_from_json(d: dict) -> tuple[Chunk, list[str], list[list[str]]]:
     chunk = Chunk(
         d["id"], d["section"], d["section_id"], list(d["headings"]),
-        [Sentence(t, int(p)) for t, p in d["sentences"]], list(d["paragraph_breaks"]),
+        [Sentence(t, _page(p)) for t, p in d["sentences"]], list(d["paragraph_breaks"]),
     )
     return chunk, list(d["tokens"]), [list(t) for t in d["sentence_tokens"]]
 
@@ -398,8 +409,13 @@ def _manifest_problem(data: dict) -> str | None:
     for key, ok in (("source", str), ("kind", str), ("sha256", str), ("title", str), ("structured", bool)):
         if not isinstance(corpus.get(key), ok):
             return f"bad corpus.{key}"
-    if not _is_int(corpus.get("page_count")):
+    if corpus.get("page_count") is not None and not _is_int(corpus.get("page_count")):
         return "bad corpus.page_count"
+    if corpus.get("year") is not None and not _is_int(corpus.get("year")):
+        return "bad corpus.year"
+    for key in ("country", "layout", "label"):
+        if corpus.get(key) is not None and not isinstance(corpus.get(key), str):
+            return f"bad corpus.{key}"
     if not all(_is_int(data["counts"].get(k)) for k in ("sections", "chunks", "sentences")):
         return "bad counts"
     fields = set(ChunkingParams().as_dict())
@@ -733,6 +749,10 @@ class IndexInfo:
             "title": _get(corpus, "title", str),
             "source": "shipped report" if src == "package" else src,
             "kind": _get(corpus, "kind", str),
+            "country": _get(corpus, "country", str),
+            "year": _get(corpus, "year", int),
+            "label": _get(corpus, "label", str),
+            "layout": _get(corpus, "layout", str),
             "structured": _get(corpus, "structured", bool),
             "pages": _get(corpus, "page_count", int),
             "chunks": _get(counts, "chunks", int),

@@ -149,7 +149,7 @@ def test_list_shows_every_index(built):
     for row in rows.values():
         assert row["status"] == "ok" and row["problem"] is None
         assert row["model"] == "sentence-transformers/all-MiniLM-L6-v2"
-        assert row["chunks"] > 0 and row["built"] and row["pages"] >= 1
+        assert row["chunks"] > 0 and row["built"] and (row["pages"] is None) == (row["name"] == "garden")
     assert rows["kazakhstan-2011"]["default"] and rows["kazakhstan-2011"]["pages"] == 37
     assert rows["kazakhstan-2011"]["source"] == "shipped report"
     assert rows["rur-pdf"]["pages"] == 10 and rows["rur-pdf"]["kind"] == "pdf" and rows["rur-pdf"]["title"] == "RURITANIA"
@@ -158,10 +158,12 @@ def test_list_shows_every_index(built):
     table = run(["list"], built["env"])
     assert table.exit_code == 0
     lines = table.stdout.splitlines()
-    assert lines[0].split() == ["NAME", "REPORT", "PAGES", "PASSAGES", "MODEL", "BUILT", "STATUS"]
+    assert lines[0].split() == ["NAME", "REPORT", "LAYOUT", "PAGES", "PASSAGES", "MODEL", "BUILT", "STATUS"]
     default = next(line for line in lines if line.startswith("kazakhstan-2011*"))
-    assert "KAZAKHSTAN" in default and " 37 " in default and "all-MiniLM-L6-v2" in default and default.endswith("ok")
-    assert any(line.startswith("rur-pdf ") and "RURITANIA (ruritania-2011.pdf)" in line for line in lines)
+    assert "Kazakhstan 2011" in default and " pdf-text " in default and " 37 " in default
+    assert "all-MiniLM-L6-v2" in default and default.endswith("ok")
+    assert any(line.startswith("rur-pdf ") and "Ruritania 2011 (ruritania-2011.pdf)" in line for line in lines)
+    assert rows["rur-pdf"]["country"] == "Ruritania" and rows["rur-pdf"]["year"] == 2011
 
 
 def test_indexing_the_same_file_again_is_up_to_date(built):
@@ -209,7 +211,8 @@ def test_pdf_pages_are_cited_for_a_document_that_is_not_a_report(built):
     obj = ask_json(built, "garden-pdf", "when is the last spring frost")
     assert obj["answer"]["page"] == 3 and "April 20" in obj["answer"]["text"]
     obj = ask_json(built, "garden", "when is the last spring frost")
-    assert obj["answer"]["page"] == 1  # plain text has no pages
+    assert obj["answer"]["page"] is None  # plain text has no pages: none is invented
+    assert all(p["page_start"] is None and p["page_end"] is None for p in obj["passages"])
 
 
 # ---------------------------------------------------------------- parser generality, no index
@@ -253,7 +256,7 @@ def test_pdf_text_without_leading_spaces_or_headers_still_counts_pages(fake, tmp
 def test_indented_plain_text_is_not_paged_by_its_indents():
     text = "MY NOTES\n\n Indented first paragraph.  It has two sentences.\n\n Another indented one.\n"
     rep = parse_report(text)
-    assert rep.page_count == 1 and not rep.structured
+    assert rep.page_count is None and not rep.structured  # no pages shown: none invented
     assert [x.text for p in rep.sections[0].paragraphs for x in p.sentences] == [
         "Indented first paragraph.", "It has two sentences.", "Another indented one.",
     ]
