@@ -55,12 +55,13 @@ def _tool(library: Library, fn):
 def build_server(library: Library) -> MCPServer:
     server = MCPServer("kzqa", version=__version__, instructions=INSTRUCTIONS, log_level="WARNING")
 
-    def ask(question: str, k: int = 3, report: str | None = None) -> dict[str, Any]:
+    def ask(question: str, k: int = 3, report: str | list[str] | None = None) -> dict[str, Any]:
         """Answer a question from the report, with cited passages (the JSON of `kzqa ask --json`).
 
         question: the question in plain words. k: how many passages to return (1-100).
-        report: which report to ask (see list_reports); default: the first served."""
-        return service.answer(library, question, k, "hybrid", [report] if report else None)
+        report: which report to ask (see list_reports), or a list of them to search as one (each
+            citation then names its report); default: the first served."""
+        return service.answer(library, question, k, "hybrid", ([report] if isinstance(report, str) else report) or None)
 
     def show(ref: str, report: str | None = None) -> dict[str, Any]:
         """The report text a reference points to, with its heading path and pages (the JSON of

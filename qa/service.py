@@ -5,8 +5,7 @@ json`, a `kzqa list --json` row).
 
 No web framework here: the HTTP app (qa/server.py) and the MCP server (qa/mcp_server.py) are thin
 layers over this module. `answer()` is the one place an answer comes from: it picks the report(s)
-and asks. Today it asks one report; answering across several (a corpus of reports) changes its
-body and nothing else.
+and asks, several reports searched as one (qa/corpus.py).
 
 Requests are bounded here, for both front ends: question length, k, batch size and body size.
 """
@@ -86,6 +85,7 @@ class Library:
         self._notify = notify or (lambda msg: print(f"kzqa: {msg}", file=sys.stderr, flush=True))
         self._changed = threading.Condition()
         self._thread: threading.Thread | None = None
+        self._unions: dict[tuple[str, ...], object] = {}
 
     @property
     def default(self) -> str:
@@ -158,6 +158,22 @@ class Library:
                 raise UnknownReport(f"no report named {name!r} is served here; served: {', '.join(self.names)}")
         return list(dict.fromkeys(chosen))
 
+    def searching(self, names: list[str]):
+        """The Index that answers from `names`: a report's own, or for several their union (qa/
+        corpus.py: passages ranked across them on one scale, each citation naming its report),
+        made once from the loaded reports and kept."""
+        if len(names) == 1:
+            return self.index(names[0])
+        key = tuple(names)
+        with self._changed:
+            if key in self._unions:
+                return self._unions[key]
+        from .api import Index
+
+        union = Index.union([self.index(name).stored for name in names])  # NotReady while one loads
+        with self._changed:
+            return self._unions.setdefault(key, union)
+
     def index(self, name: str | None = None):
         """The loaded Index of a report; NotReady (503) while it loads or if it failed."""
         slot = self.slots[self.pick([name] if name else None)[0]]
@@ -210,15 +226,12 @@ def check_ref(ref: object) -> str:
 def answer(library: Library, question: str, k: int = 3, mode: str = "hybrid", reports: Iterable[str] | None = None) -> dict:
     """The answer to one question as `kzqa ask --json` prints it: the one place answers come from.
 
-    `reports` names the reports to answer from (default: the first served). Answering from several
-    at once (issue 12: a corpus, passages ranked across reports, each citing its report) replaces
-    the body below and nothing else: the API, the web page, batch and MCP all call this."""
+    `reports` names the reports to answer from (default: the first served); several are searched
+    as one, their passages ranked on one scale and each citing its report. The API, the web page,
+    batch and MCP all call this."""
     question = check_question(question)
     k, mode = check_k(k), check_mode(mode)
-    names = library.pick(reports)
-    if len(names) > 1:
-        raise KzqaError(f"one report at a time for now; give one of: {', '.join(names)}")
-    return library.index(names[0]).ask(question, k=k, mode=mode).to_dict()
+    return library.searching(library.pick(reports)).ask(question, k=k, mode=mode).to_dict()
 
 
 def batch(library: Library, items: list, k: int = 3, mode: str = "hybrid", reports: Iterable[str] | None = None) -> list[dict]:
