@@ -4,7 +4,13 @@ traceback."""
 
 from __future__ import annotations
 
+import os
 import sys
+
+# numpy's BLAS on one thread: a query's products are a few milliseconds of work that a second
+# thread speeds up little, and slows down much when it spins beside other work (a server answering
+# in parallel, a busy machine). Set before numpy loads; the user's own setting wins.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 
 def main() -> None:

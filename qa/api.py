@@ -100,6 +100,7 @@ class Index:
     """A loaded index: retrieval over passages, and answers with citations."""
 
     def __init__(self, stored: StoredIndex, models: dict[str, ModeModel] | None = None) -> None:
+        self.encoder = QueryEncoder(stored.onnx_path)
         self.stored = stored
         self.chunks: list[Chunk] = stored.chunks
         self.report: Report = stored.report  # with several reports: the first (see `reports`)
@@ -111,7 +112,6 @@ class Index:
         self.report_labels: dict[str, str] = {n: r.label for n, r in self.reports.items()}
         merged = getattr(stored, "chunk_report", None)
         self.chunk_report = merged if merged is not None else np.zeros(len(self.chunks), dtype=np.int64)
-        self.encoder = QueryEncoder(stored.onnx_path)
         lex = self.manifest["lexical"]
         self.lexical_settings = dict(variant=lex["variant"], k1=lex["k1"], b=lex["b"], stem=lex["stem"], stop_words=lex["stop_words"])
         self.lexical = LexicalIndex(stored.tokens, **self.lexical_settings)
@@ -219,7 +219,7 @@ class Index:
 
             vocab = self.lexical._vocab
             self._speller = Speller.from_texts(
-                (c.index_text for c in self.chunks), lambda w: any(t in vocab for t in self.lexical.query_tokens(w)), is_whole_word)
+                lambda: (c.index_text for c in self.chunks), lambda w: any(t in vocab for t in self.lexical.query_tokens(w)), is_whole_word)
         return self._speller
 
     # ------------------------------------------------------------ helpers the stages read

@@ -141,6 +141,7 @@ class OnnxEncoder:
         # one thread: a query is a few milliseconds of work, and a second thread spinning beside
         # other work (a server answering in parallel, a busy machine) costs more than it gains
         options.intra_op_num_threads = int(os.environ.get("KZQA_ORT_THREADS", "0")) or 1
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL  # optimised at build time
         options.log_severity_level = 3
         self.session = ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
         self.tokenizer = load_tokenizer()
@@ -210,6 +211,24 @@ def export_onnx(target: Path) -> None:
             opset_version=17,
             dynamo=False,
         )
+    _optimise(target)
+
+
+def _optimise(path: Path) -> None:
+    """Apply onnxruntime's graph optimisations once, at build time, and keep the result: a query
+    process then starts its session without optimising (ORT_DISABLE_ALL), ~20 ms sooner. The
+    hardware-independent level (extended), so the file serves any CPU."""
+    ort = _import_onnxruntime()
+    raw = Path(str(path) + ".raw")
+    os.replace(path, raw)
+    try:
+        options = ort.SessionOptions()
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED
+        options.optimized_model_filepath = str(path)
+        options.log_severity_level = 3
+        ort.InferenceSession(str(raw), options, providers=["CPUExecutionProvider"])
+    finally:
+        raw.unlink(missing_ok=True)
 
 
 ENV_QUERY_ENCODER = "KZQA_QUERY_ENCODER"  # "sentence-transformers" forces the reference path

@@ -11,31 +11,24 @@ Only content pieces are kept on either side: no [CLS]/[SEP], punctuation or stop
 from __future__ import annotations
 
 from collections.abc import Sequence
-from functools import lru_cache
 
 import numpy as np
 
 from .lexical import STOP_WORDS
 
 
-@lru_cache(maxsize=1)
-def _vocabulary() -> list[str]:
+def _piece(i: int) -> str:
     from .dense import load_tokenizer
 
-    vocab = load_tokenizer().get_vocab()
-    out = [""] * (max(vocab.values()) + 1)
-    for piece, i in vocab.items():
-        out[i] = piece
-    return out
+    return load_tokenizer().id_to_token(int(i)) or ""
 
 
 def content_positions(ids: Sequence[int]) -> list[int]:
     """Positions of the word pieces that carry content: alphanumeric, not a special token, not a
     stop word (a continuation piece "##s" belongs to its word and is kept)."""
-    vocab = _vocabulary()
     keep = []
     for pos, i in enumerate(ids):
-        piece = vocab[i] if 0 <= i < len(vocab) else ""
+        piece = _piece(i)
         if piece.startswith("[") or not piece:
             continue
         bare = piece[2:] if piece.startswith("##") else piece
@@ -49,7 +42,7 @@ def content_vectors(tokens: np.ndarray, ids: Sequence[int]) -> np.ndarray:
     """The rows of `tokens` for the content pieces (all pieces but [CLS]/[SEP] if none is one)."""
     keep = content_positions(ids)
     if not keep:
-        keep = [p for p, i in enumerate(ids) if not _vocabulary()[i].startswith("[")] or list(range(len(ids)))
+        keep = [p for p, i in enumerate(ids) if not _piece(i).startswith("[")] or list(range(len(ids)))
     return np.ascontiguousarray(tokens[keep], dtype=np.float32)
 
 
@@ -82,24 +75,15 @@ def maxsim(query: np.ndarray, vectors: np.ndarray, offsets: np.ndarray, rows: Se
     return out
 
 
-@lru_cache(maxsize=1)
-def _blas():
-    from threadpoolctl import ThreadpoolController
-
-    return ThreadpoolController()
-
-
 def maxsim_all(query: np.ndarray, vectors: np.ndarray, offsets: np.ndarray) -> np.ndarray:
     """maxsim for every packed text at once: one matrix product over all their pieces (a few
-    thousand per report: ~2 ms), then the best per text. `vectors` as float32. The product runs
-    on one BLAS thread: a few milliseconds of work gain nothing from a second thread, and lose
-    much when it spins beside other work (a server answering in parallel, a busy machine)."""
+    thousand per report: ~2 ms), then the best per text. `vectors` as float32. (The `kzqa`
+    command runs numpy's BLAS on one thread: qa/__main__.py.)"""
     n = len(offsets) - 1
     out = np.zeros(n, dtype=np.float64)
     if not n or not len(query) or not len(vectors):
         return out
-    with _blas().limit(limits=1, user_api="blas"):
-        sims = vectors @ query.T
+    sims = vectors @ query.T
     lengths = np.diff(offsets)
     nonempty = lengths > 0
     best = np.maximum.reduceat(sims, offsets[:-1][nonempty], axis=0)

