@@ -57,16 +57,18 @@ def handle_errors(fn):
     return wrapper
 
 
+INDEX_DIR_OPTION = click.option(
+    "--index-dir", type=click.Path(file_okay=True, dir_okay=True, path_type=Path), envvar="KZQA_INDEX_DIR",
+    default=None, help="Folder that holds the indexes [env: KZQA_INDEX_DIR; default: index/ of a checkout, else ~/.cache/kzqa].",
+)
+
+
 def index_options(fn):
     fn = click.option(
         "--index", "--report", "index_name", metavar="NAME", default=None,
         help="Which indexed report to use (see `kzqa list`); default: the shipped Kazakhstan 2011 report.",
     )(fn)
-    fn = click.option(
-        "--index-dir", type=click.Path(file_okay=True, dir_okay=True, path_type=Path), envvar="KZQA_INDEX_DIR",
-        default=None, help="Folder that holds the indexes [env: KZQA_INDEX_DIR; default: index/ of a checkout, else ~/.cache/kzqa].",
-    )(fn)
-    return fn
+    return INDEX_DIR_OPTION(fn)
 
 
 class BuildProgress:
@@ -152,11 +154,7 @@ def reports_options(fn):
         help="Which indexed report to ask (see `kzqa list`); give it several times to ask several at once. "
              "Default: the shipped Kazakhstan 2011 report.",
     )(fn)
-    fn = click.option(
-        "--index-dir", type=click.Path(file_okay=True, dir_okay=True, path_type=Path), envvar="KZQA_INDEX_DIR",
-        default=None, help="Folder that holds the indexes [env: KZQA_INDEX_DIR; default: index/ of a checkout, else ~/.cache/kzqa].",
-    )(fn)
-    return fn
+    return INDEX_DIR_OPTION(fn)
 
 
 MAX_STDIN_QUESTION_BYTES = 1024 * 1024
