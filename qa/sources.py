@@ -106,23 +106,26 @@ def looks_like_text(text: str, sample: int = 65536) -> bool:
 def _decode_text(p: Path, raw: bytes) -> str:
     for bom, codec in ((b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be")):
         if raw.startswith(bom):
+            binary = f"{p}: looks like a binary file, not report text or a PDF (it starts like UTF-16 text but is not)"
             try:
                 text = raw[len(bom):].decode(codec)
             except UnicodeDecodeError:
-                raise KzqaError(f"{p}: looks like a binary file, not report text or a PDF (it starts like UTF-16 text but is not)") from None
-            if not looks_like_text(text):
-                raise KzqaError(f"{p}: looks like a binary file, not report text or a PDF (it starts like UTF-16 text but is not)")
-            if not any(ch.isalpha() for ch in text):
-                raise KzqaError(f"{p}: has no words to index")
-            return text
+                raise KzqaError(binary) from None
+            return _checked_text(p, text, binary)
+    binary = f"{p}: looks like a binary file, not report text or a PDF"
     if b"\x00" in raw[:4096]:
-        raise KzqaError(f"{p}: looks like a binary file, not report text or a PDF")
+        raise KzqaError(binary)
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise KzqaError(f"{p}: not UTF-8 text (bad byte at offset {exc.start}); give UTF-8 text or a PDF") from None
+    return _checked_text(p, text, binary)
+
+
+def _checked_text(p: Path, text: str, binary_message: str) -> str:
+    """Decoded text that is really report text: not binary that happened to decode, not wordless."""
     if not looks_like_text(text):
-        raise KzqaError(f"{p}: looks like a binary file, not report text or a PDF")
+        raise KzqaError(binary_message)
     if not any(ch.isalpha() for ch in text):
         raise KzqaError(f"{p}: has no words to index")
     return text
