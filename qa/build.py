@@ -30,7 +30,8 @@ import numpy as np
 from . import __version__
 from .chunking import ChunkingParams, chunk_report
 from .errors import IndexDamaged, KzqaError
-from .report import default_report_path
+from .report import Report, default_report_path
+from .sources import Source
 from .store import (
     VECTOR_KINDS,
     APPLICATION_ID,
@@ -139,12 +140,7 @@ def build_index(
                 return BuildResult(old, built=False, cleaned=w.tidied + _tidy(loc), by_other=by_other)
         progress("parse", 0, 1)
         src = decode_source(read_path, raw)
-        from .report import fill_from_name, parse_report
-
-        fallback = read_path.stem if src_path else "REPORT"
-        report = parse_report(src.text, fallback_title=fallback, paged=True if src.kind == "pdf" else None)
-        if src_path:
-            fill_from_name(report, read_path.stem, fallback)
+        report = parse_source(src, read_path.stem if src_path else None)
         if not report.sections or not any(s.paragraphs for s in report.sections):
             raise KzqaError(f"{read_path}: no text found to index")
         progress("parse", 1, 1)
@@ -165,15 +161,25 @@ def report_files(folder: Path) -> list[Path]:
     return sorted(found, key=lambda p: p.name)
 
 
+def parse_source(src: Source, stem: str | None) -> Report:
+    """The report a source holds (a PDF has printed pages whatever its text shows); for a file
+    (`stem`: its name without suffix), country and year from its name where the text gives none."""
+    from .report import fill_from_name, parse_report
+
+    fallback = stem or "REPORT"
+    report = parse_report(src.text, fallback_title=fallback, paged=True if src.kind == "pdf" else None)
+    if stem:
+        fill_from_name(report, stem, fallback)
+    return report
+
+
 def derived_name(path: Path) -> str:
     """The index name for a report file: its country and year ("kazakhstan-2023"), read from
     its text (else its file name); the file's stem for a document that is not a report."""
-    from .report import fill_from_name, parse_report, slugify
+    from .report import slugify
     from .sources import load_source
 
-    src = load_source(path)
-    report = parse_report(src.text, fallback_title=path.stem, paged=True if src.kind == "pdf" else None)
-    fill_from_name(report, path.stem, path.stem)
+    report = parse_source(load_source(path), path.stem)
     if report.structured and report.country:
         return slugify(f"{report.country} {report.year}" if report.year else report.country)[:MAX_NAME_LENGTH]
     return slugify(path.stem)[:MAX_NAME_LENGTH]

@@ -29,6 +29,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from . import series
+from .report import MINOR_WORDS
 
 LAYOUTS = ("pdf-text", "pdf-wrapped", "web")
 
@@ -58,9 +59,6 @@ SECTION_STRICT_RE = re.compile(r"^Section\s+(\d+)\.\s+(.+)$")  # the 2011-era te
 LETTERED_RE = re.compile(r"^([a-z])\.\s+([A-Z].*)$")
 SENTENCE_END_RE = re.compile(r"[.?!][\"”’)\]]*$")
 PARAGRAPH_START_RE = re.compile(r"[A-Z0-9“\"‘(]")
-MINOR_WORDS = frozenset(
-    "a an the and or nor but of in on for to with at by from as into via per vs".split()
-)
 # Words a wrapped heading line may end on (the heading goes on on the next line).
 OPEN_ENDINGS = MINOR_WORDS | {"towards", "regarding", "against", "including", "within", "between", "based"}
 MAX_HEADING_LINES = 3

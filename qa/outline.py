@@ -323,7 +323,7 @@ def show(report: Report, chunks: list[Chunk], ref: str) -> Excerpt:
 # --- table of contents ---------------------------------------------------------------------------
 
 
-def _subtree_page_end(sections: list[Section], i: int) -> int:
+def _subtree_page_end(sections: list[Section], i: int) -> int | None:
     end = _subtree_end(sections, i)
     pages = [s.page_end for s in sections[i:end] if s.page_end is not None]
     return max(pages) if pages else None
@@ -352,24 +352,20 @@ def toc_lines(report: Report, width: int = 80, depth: int = 4) -> list[str]:
            1.a  Arbitrary or Unlawful Deprivation of Life ..............................   2
                 Prison and Detention Center Conditions .................................   4
     """
-    entries = toc_entries(report, depth)
-    if report.page_count is None:  # no printed pages: the outline alone
-        lines = [f"{report.title} — contents", ""]
-        for e in entries:
-            indent = INDENT.get(e.level, 10)
-            hang = indent + (len(e.number) + 2 if e.level == 2 else 2)
-            lines.extend(textwrap.wrap(e.label, width=width, initial_indent=" " * indent, subsequent_indent=" " * hang, break_on_hyphens=False) or [" " * indent])
-        return lines
-    digits = len(str(report.page_count))
-    pages = f"{report.page_count} page{'' if report.page_count == 1 else 's'}"
-    lines = [f"{report.title} — contents ({pages})", ""]
-    for e in entries:
+    paged = report.paged  # without printed pages: the outline alone
+    digits = len(str(report.page_count)) if paged else 0
+    pages = f" ({report.page_count} page{'' if report.page_count == 1 else 's'})" if paged else ""
+    lines = [f"{report.title} — contents{pages}", ""]
+    for e in toc_entries(report, depth):
         indent = INDENT.get(e.level, 10)
         hang = indent + (len(e.number) + 2 if e.level == 2 else 2)
-        text_width = max(20, width - digits - 5)  # room for " .. NN"
+        text_width = max(20, width - digits - 5) if paged else width  # room for " .. NN"
         wrapped = textwrap.wrap(
             e.label, width=text_width, initial_indent=" " * indent, subsequent_indent=" " * hang, break_on_hyphens=False
         ) or [" " * indent]
+        if not paged:
+            lines.extend(wrapped)
+            continue
         last = wrapped[-1]
         fill = width - digits - 2 - len(last)
         leader = " " + "." * fill

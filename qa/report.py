@@ -169,9 +169,9 @@ def slugify(text: str) -> str:
 
 
 def _ends_sentence(prev: str, nxt: str) -> bool:
-    from .layouts import SENTENCE_END_RE
+    from .layouts import PARAGRAPH_START_RE, SENTENCE_END_RE
 
-    if not SENTENCE_END_RE.search(prev) or not re.match(r"[A-Z0-9“\"‘(]", nxt):
+    if not SENTENCE_END_RE.search(prev) or not PARAGRAPH_START_RE.match(nxt):
         return False
     last = prev.rstrip("\"”’)]").rsplit(" ", 1)[-1]
     token = last.rstrip(".?!").lower()
