@@ -108,39 +108,40 @@ class BuildProgress:
             self._bar = None
 
 
+def _notify(msg: str) -> None:
+    """What the index layer tells the user while it works (a rebuild and why), on stderr."""
+    click.echo(f"kzqa: {msg}", err=True)
+
+
 def _load(index_dir, index_name):
+    return _open(index_dir, [index_name])
+
+
+def _open(index_dir, names: list[str | None]):
+    """Open the named indexes (None: the default one), building where needed with a progress
+    bar; several are searched as one."""
     from .api import Index
     from .store import open_index
 
     progress = BuildProgress()
-    notify = lambda msg: click.echo(f"kzqa: {msg}", err=True)  # noqa: E731
     try:
-        stored = open_index(index_dir, index_name, notify=notify, progress=progress)
+        stored = [open_index(index_dir, n, notify=_notify, progress=progress) for n in names]
     finally:
         progress.close()
-    return Index(stored)
+    return Index.union(stored)
 
 
 def _load_reports(index_dir, names, all_reports=False):
     """The Index to ask: the default report, one named report, or several (--report given more
     than once, or --all) searched as one."""
-    from .api import Index, report_names
-    from .store import open_index
+    from .api import report_names
 
     names = list(dict.fromkeys(names or ()))
     if all_reports and names:
         raise click.UsageError("--all and --report name the reports two ways; give one")
     if all_reports:
         names = report_names("all", index_dir)
-    if len(names) <= 1:
-        return _load(index_dir, names[0] if names else None)
-    progress = BuildProgress()
-    notify = lambda msg: click.echo(f"kzqa: {msg}", err=True)  # noqa: E731
-    try:
-        stored = [open_index(index_dir, n, notify=notify, progress=progress) for n in names]
-    finally:
-        progress.close()
-    return Index.union(stored)
+    return _open(index_dir, names or [None])
 
 
 def reports_options(fn):
@@ -309,9 +310,8 @@ def index_cmd(file, name, rebuild, index_dir, index_name):
         if not _is_shipped(file):  # the shipped report keeps its default index name
             name = name or slugify(file.stem)
     progress = BuildProgress()
-    notify = lambda msg: click.echo(f"kzqa: {msg}", err=True)  # noqa: E731
     try:
-        result = build_index(file, index_dir, name, rebuild=rebuild, progress=progress, notify=notify)
+        result = build_index(file, index_dir, name, rebuild=rebuild, progress=progress, notify=_notify)
     finally:
         progress.close()
     _say_built(result, index_dir)
@@ -388,34 +388,40 @@ class FolderProgress:
             self._bar = None
 
 
+def _free_name(path: Path, taken: set[str]) -> str:
+    """The index name of a folder's report: its country and year, else its file's name, else the
+    first of country-year-2, -3, ... that is not `taken`."""
+    from .build import derived_name
+    from .report import slugify
+
+    derived = derived_name(path)
+    for name in (derived, slugify(path.stem)):
+        if name not in taken:
+            return name
+    k = 2
+    while f"{derived}-{k}" in taken:
+        k += 1
+    return f"{derived}-{k}"
+
+
 def _index_folder(folder: Path, index_dir, rebuild: bool) -> None:
     """Index every report file of a folder under its country-and-year name; a file that cannot be
     indexed is reported and the others go on (exit status 1 if any failed)."""
-    from .build import derived_name, report_files
-    from .report import slugify
+    from .build import report_files
     from .store import DEFAULT_NAME, build_index
 
     files = report_files(folder)
     if not files:
         raise KzqaError(f"{folder} holds no report files (.txt, .md or .pdf)")
-    notify = lambda msg: click.echo(f"kzqa: {msg}", err=True)  # noqa: E731
     taken: set[str] = set()
     results, failures = [], 0
     progress = FolderProgress(len(files))
     try:
         for n, path in enumerate(files, 1):
             try:
-                if _is_shipped(path):
-                    name = None
-                else:
-                    name = derived_name(path)
-                    if name == DEFAULT_NAME or name in taken:
-                        name = slugify(path.stem) if slugify(path.stem) not in taken | {DEFAULT_NAME} else name
-                    base, k = name, 2
-                    while name in taken or name == DEFAULT_NAME:
-                        name, k = f"{base}-{k}", k + 1
+                name = None if _is_shipped(path) else _free_name(path, taken | {DEFAULT_NAME})
                 taken.add(name or DEFAULT_NAME)
-                results.append(build_index(path, index_dir, name, rebuild=rebuild, progress=progress.report(n, name or DEFAULT_NAME), notify=notify))
+                results.append(build_index(path, index_dir, name, rebuild=rebuild, progress=progress.report(n, name or DEFAULT_NAME), notify=_notify))
             except KzqaError as exc:
                 failures += 1
                 results.append(None)
@@ -783,8 +789,7 @@ def _serve_extra(module: str):
 def _served_reports(reports, index_dir):
     from .service import Library
 
-    notify = lambda msg: click.echo(f"kzqa: {msg}", err=True)  # noqa: E731
-    library = Library(reports or None, index_dir, notify=notify)
+    library = Library(reports or None, index_dir, notify=_notify)
     library.check()
     return library
 
@@ -792,10 +797,6 @@ def _served_reports(reports, index_dir):
 REPORTS_OPTION = click.option(
     "--report", "--index", "reports", metavar="NAME", multiple=True,
     help="An indexed report to serve (repeatable; see `kzqa list`); the first is the default [default: the shipped report].",
-)
-INDEX_DIR_OPTION = click.option(
-    "--index-dir", type=click.Path(file_okay=True, dir_okay=True, path_type=Path), envvar="KZQA_INDEX_DIR",
-    default=None, help="Folder that holds the indexes [env: KZQA_INDEX_DIR].",
 )
 
 

@@ -9,7 +9,7 @@ import re
 import textwrap
 from typing import TYPE_CHECKING
 
-from .answer import NOT_FOUND_MESSAGE, UNSURE_MESSAGE, Answer, Passage
+from .answer import NOT_FOUND_MESSAGE, UNSURE_MESSAGE, Answer, Candidate, Passage
 from .chunking import short_heading
 from .report import UNSTRUCTURED_NUMBER
 
@@ -97,7 +97,7 @@ def _at(where: str) -> str:
     return f"  ({where})" if where else ""
 
 
-def _alt_where(alt, a: Answer) -> str:
+def _alt_where(alt: Candidate) -> str:
     """'p. 5, 1.c/…/4', or only the passage id for a source without pages."""
     return f"p. {alt.page}, {alt.passage_id}" if alt.page is not None else alt.passage_id
 
@@ -150,7 +150,7 @@ def answer_text(a: Answer, color: bool = False, width: int = 100) -> str:
         if a.sentence:
             lines.append(_wrap(f"“{a.sentence}”", indent="  ", width=width))
         for alt in a.alternatives:
-            lines.append(f"  also: {alt.text} — {_alt_where(alt, a)}")
+            lines.append(f"  also: {alt.text} — {_alt_where(alt)}")
             lines.append(_wrap(f"“{alt.sentence}”", indent="        ", width=width))
     else:
         lines.append(NOT_FOUND_MESSAGE + " The nearest passages:")

@@ -109,7 +109,7 @@ class Shell:
 
     def banner(self) -> str:
         report = self.index.report
-        if getattr(self.index, "several", False):
+        if self.index.several:
             what = f"{len(self.index.reports)} reports ({', '.join(self.index.report_labels.values())})"
         else:
             name = report.title.title() if report.title.isupper() else report.title
@@ -117,7 +117,7 @@ class Shell:
         return f"kzqa — {what}, {len(self.index.chunks)} passages. Ask a question, or :help. Ctrl-D leaves."
 
     def reports_now(self) -> str:
-        return ", ".join(getattr(self.index, "report_names", None) or [self.index.name])
+        return ", ".join(self.index.report_names)
 
     # --- commands -----------------------------------------------------------------------------
 
@@ -155,7 +155,7 @@ class Shell:
         elif name == ":toc":
             from .render import render_toc
 
-            for report in getattr(self.index, "reports", {"": self.index.report}).values():
+            for report in self.index.reports.values():
                 self.say(render_toc(report, self.fmt, color=self.color), gap=True)
         else:
             raise ShellError(f"unknown command {name!r}; :help lists the commands")
@@ -214,10 +214,7 @@ class Shell:
 
         if not ref:
             raise ShellError(":show needs a reference: a passage id, a section (1.c), a heading or a page (p5)")
-        if hasattr(self.index, "report_of"):
-            _, report, chunks, ref = self.index.report_of(ref)
-        else:
-            report, chunks = self.index.report, self.index.chunks
+        _, report, chunks, ref = self.index.report_of(ref)
         ex = show(report, chunks, ref)
         self.say(render_excerpt(ex, self.fmt, color=self.color, report_title=report.title, indent=self._indent()), gap=True)
 
@@ -273,11 +270,10 @@ class Shell:
         elif command == ":format":
             choices = FORMATS
         elif command == ":show":
-            reports = getattr(self.index, "reports", {"": self.index.report})
-            several = len(reports) > 1
-            choices = [f"{n}:{s.id}" if several else s.id for n, r in reports.items() for s in r.sections]
+            several = self.index.several
+            choices = [f"{n}:{s.id}" if several else s.id for n, r in self.index.reports.items() for s in r.sections]
         elif command == ":report":
-            choices = ["all", *getattr(self.index, "report_names", [])]
+            choices = ["all", *self.index.report_names]
         return [c for c in choices if c.startswith(text)]
 
     def _complete(self, text: str, state: int) -> str | None:
