@@ -161,12 +161,12 @@ class Index:
     @classmethod
     def load_many(
         cls,
-        names: list[str],
+        names: list[str | None],
         index_dir: str | Path | None = None,
         auto_build: bool = True,
         notify: Callable[[str], None] | None = None,
     ) -> Index:
-        """Load (building where needed) the named indexes and search them as one."""
+        """Load (building where needed) the named indexes (None: the default) and search them as one."""
         names = list(dict.fromkeys(names))
         if not names:
             raise KzqaError("no reports to search")
@@ -423,15 +423,10 @@ def load_index(
 ) -> Index:
     """Load (building on first use) and cache an index; `reports` (a list of index names, or
     "all") loads several and searches them as one."""
-    if reports is not None:
-        names = report_names(reports, index_dir)
-        key = (str(index_dir) if index_dir else None, tuple(names))
-        if key not in _cache:
-            _cache[key] = Index.load_many(names, index_dir, auto_build=auto_build)
-        return _cache[key]
-    key = (str(index_dir) if index_dir else None, name)
+    names = report_names(reports, index_dir) if reports is not None else [name]
+    key = (str(index_dir) if index_dir else None, tuple(names))
     if key not in _cache:
-        _cache[key] = Index.load(index_dir, name, auto_build=auto_build)
+        _cache[key] = Index.load_many(names, index_dir, auto_build=auto_build)
     return _cache[key]
 
 

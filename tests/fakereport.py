@@ -187,26 +187,35 @@ class FakeReport:
 
     # ---- a PDF with one page per page: running header (pages 2 on), body lines, footers
     def write_pdf(self, path: Path) -> Path:
-        from reportlab.lib.pagesizes import letter
-        from reportlab.pdfgen import canvas
+        return draw_chapter_pdf(path, self.pages, f" {self.country}", FOOTER, title=f"{self.country} 2011 Human Rights Report")
 
-        c = canvas.Canvas(str(path), pagesize=letter)
-        c.setTitle(f"{self.country} 2011 Human Rights Report")
-        for pno, lines in enumerate(self.pages, 1):
-            c.setFont("Times-Roman", 11)
-            if pno > 1:
-                c.drawString(72, 750, f" {self.country} {pno}")
-            y = 720
-            for line in lines:
-                if line:
-                    c.drawString(72, y, line)
-                y -= 15
-            c.setFont("Times-Roman", 9)
-            c.drawString(72, 52, FOOTER[0])
-            c.drawString(72, 40, FOOTER[1])
-            c.showPage()
-        c.save()
-        return path
+
+def draw_chapter_pdf(path: Path, pages: list[list[str]], header: str, footer: tuple[str, str],
+                     line_gap: int = 15, title: str | None = None) -> Path:
+    """A PDF with the State Department's page furniture: the running header (`header` and the
+    page number) from page 2 on, the body lines (an empty line leaves its gap), and the two
+    footer lines on every page."""
+    from reportlab.lib.pagesizes import letter
+    from reportlab.pdfgen import canvas
+
+    c = canvas.Canvas(str(path), pagesize=letter)
+    if title:
+        c.setTitle(title)
+    for pno, lines in enumerate(pages, 1):
+        c.setFont("Times-Roman", 11)
+        if pno > 1:
+            c.drawString(72, 750, f"{header} {pno}")
+        y = 720
+        for line in lines:
+            if line:
+                c.drawString(72, y, line)
+            y -= line_gap
+        c.setFont("Times-Roman", 9)
+        c.drawString(72, 52, footer[0])
+        c.drawString(72, 40, footer[1])
+        c.showPage()
+    c.save()
+    return path
 
 
 def paginate(blocks: list[Block], lines_per_page: int = 40, country: str = "RURITANIA") -> FakeReport:

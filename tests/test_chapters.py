@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from fakereport import draw_chapter_pdf
 from qa.report import parse_report
 from qa.sources import load_source
 
@@ -222,24 +223,8 @@ def write_chapter_pdf(lines: list[str], path: Path, country: str = "KAZAKHSTAN",
     """A chapter PDF with the State Department's furniture: a running header (the country and
     the page number) from page 2 on and the two footer lines on every page. Returns the lines of
     each page."""
-    from reportlab.lib.pagesizes import letter
-    from reportlab.pdfgen import canvas
-
     pages = [lines[i : i + per_page] for i in range(0, len(lines), per_page)]
-    c = canvas.Canvas(str(path), pagesize=letter)
-    for pno, body in enumerate(pages, 1):
-        c.setFont("Times-Roman", 11)
-        if pno > 1:
-            c.drawString(72, 750, f"{country} {pno}")
-        y = 720
-        for line in body:
-            c.drawString(72, y, line)
-            y -= 14
-        c.setFont("Times-Roman", 9)
-        c.drawString(72, 52, FOOTER[0])
-        c.drawString(72, 40, FOOTER[1])
-        c.showPage()
-    c.save()
+    draw_chapter_pdf(path, pages, country, FOOTER, line_gap=14)
     return pages
 
 
