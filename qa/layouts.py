@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import re
 import statistics
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from . import series
@@ -355,9 +355,9 @@ def blocks(lines: Lines, layout: str) -> list[Block]:
     return _text_blocks(lines.lines)
 
 
-def _text_blocks(lines: list[Line | None]) -> list[Block]:
-    """pdf-text: blocks at blank lines and at page breaks that evidently start a new paragraph
-    (the extractor often drops the blank line there)."""
+def _runs(lines: list[Line | None], starts_block: Callable[[list[Line], Line], bool] | None = None) -> list[list[Line]]:
+    """Lines grouped at blank lines (None), and before a line that `starts_block` (given the
+    group so far) says opens a new block."""
     out: list[list[Line]] = []
     current: list[Line] = []
     for line in lines:
@@ -366,18 +366,29 @@ def _text_blocks(lines: list[Line | None]) -> list[Block]:
                 out.append(current)
                 current = []
             continue
-        if current and line.page_start:
-            prev = current[-1].text
-            heading_before = looks_like_heading([x.text for x in current]) and not SENTENCE_END_RE.search(prev)
-            sentence_break = bool(SENTENCE_END_RE.search(prev)) and bool(re.match(r"[A-Z0-9“\"]", line.text))
-            heading_next = bool(SECTION_STRICT_RE.match(line.text) or LETTERED_RE.match(line.text))
-            if heading_before or sentence_break or heading_next:
-                out.append(current)
-                current = []
+        if current and starts_block is not None and starts_block(current, line):
+            out.append(current)
+            current = []
         current.append(line)
     if current:
         out.append(current)
-    return [Block(b) for b in out]
+    return out
+
+
+def _text_blocks(lines: list[Line | None]) -> list[Block]:
+    """pdf-text: blocks at blank lines and at page breaks that evidently start a new paragraph
+    (the extractor often drops the blank line there)."""
+    return [Block(b) for b in _runs(lines, _new_paragraph_at_page_break)]
+
+
+def _new_paragraph_at_page_break(current: list[Line], line: Line) -> bool:
+    if not line.page_start:
+        return False
+    prev = current[-1].text
+    heading_before = looks_like_heading([x.text for x in current]) and not SENTENCE_END_RE.search(prev)
+    sentence_break = bool(SENTENCE_END_RE.search(prev)) and bool(re.match(r"[A-Z0-9“\"]", line.text))
+    heading_next = bool(SECTION_STRICT_RE.match(line.text) or LETTERED_RE.match(line.text))
+    return heading_before or sentence_break or heading_next
 
 
 def _unmarked_heading(text: str, following: list[str], width: float) -> bool:
@@ -512,18 +523,7 @@ def _web_blocks(lines: list[Line | None]) -> list[Block]:
     bold) is a block of its own; a line that opens a block and has a heading's form is a heading
     without a marker; a block of long lines (a line per paragraph) is split at each line."""
     out: list[Block] = []
-    runs: list[list[Line]] = []
-    current: list[Line] = []
-    for line in lines:
-        if line is None:
-            if current:
-                runs.append(current)
-                current = []
-            continue
-        current.append(line)
-    if current:
-        runs.append(current)
-    for run in runs:
+    for run in _runs(lines):
         para: list[Line] = []
 
         def flush() -> None:
