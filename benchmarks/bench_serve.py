@@ -108,7 +108,7 @@ def summary(result: dict) -> dict:
 
 def library_rate(total: int) -> float:
     """Asks per second of qa.Index.ask (to JSON) on one thread, for comparison with the server."""
-    from qa.api import load_index
+    from qa.search.pipeline import load_index
 
     index = load_index()
     for q in QUESTIONS:
@@ -134,7 +134,7 @@ def main() -> None:
     if url is None:
         sys.path.insert(0, str(REPO / "tests"))
         from servehelpers import Served
-        from qa.store import default_index_root
+        from qa.index.read import default_index_root
 
         served = Served(os.environ.get("KZQA_INDEX_DIR") or default_index_root(), timeout=600)
         url = served.url

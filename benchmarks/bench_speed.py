@@ -30,7 +30,7 @@ QUESTION = "how many prisoners were released"
 
 def kzqa_cmd() -> list[str]:
     exe = shutil.which("kzqa")
-    return [exe] if exe else [sys.executable, "-m", "qa.cli"]
+    return [exe] if exe else [sys.executable, "-m", "qa.front.cli"]
 
 
 def timed_run(args: list[str], env: dict, stdin: bytes | None = None) -> tuple[float, int]:
@@ -67,9 +67,9 @@ def main() -> None:
     ap.add_argument("--builds", type=int, default=3, help="index builds to time")
     args = ap.parse_args()
 
-    from qa.api import Index
-    from qa.evaluate import load_eval_set
-    from qa.store import open_index
+    from qa.search.pipeline import Index
+    from qa.evaluation.evaluate import load_eval_set
+    from qa.index.read import open_index
 
     work = Path(tempfile.mkdtemp(prefix="kzqa-bench-"))
     index_dir = work / "index"

@@ -34,20 +34,20 @@ __all__ = [
 ]
 
 _LAZY = {
-    "Answer": "answer",
-    "Candidate": "answer",
-    "Passage": "answer",
-    "Chunk": "chunking",
-    "Hit": "retrieve",
-    "Index": "api",
-    "ask": "api",
-    "load_index": "api",
+    "Answer": "search.answer",
+    "Candidate": "search.answer",
+    "Passage": "search.answer",
+    "Chunk": "index.chunking",
+    "Hit": "search.retrieve",
+    "Index": "search.pipeline",
+    "ask": "search.pipeline",
+    "load_index": "search.pipeline",
     "KzqaError": "errors",
-    "Report": "report",
-    "Section": "report",
-    "Sentence": "report",
-    "load_report": "report",
-    "build_index": "build",
+    "Report": "ingest.parse",
+    "Section": "ingest.parse",
+    "Sentence": "ingest.parse",
+    "load_report": "ingest.parse",
+    "build_index": "index.write",
 }
 
 

@@ -18,7 +18,7 @@ def main() -> None:
         from .testhook import test_pause
 
         test_pause("start")
-        from .cli import main as run
+        from .front.cli import main as run
 
         run()
     except KeyboardInterrupt:

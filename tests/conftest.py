@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from qa.api import Index
-from qa.report import Report, load_report
-from qa.store import build_index, open_index
+from qa.search.pipeline import Index
+from qa.ingest.parse import Report, load_report
+from qa.index.read import build_index, open_index
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -63,13 +63,13 @@ def test_control_characters_never_reach_the_answer(index):
 
 
 def qa_json(answer):
-    from qa.render import answer_json
+    from qa.front.render import answer_json
 
     return answer_json(answer)
 
 
 def test_citation_of_a_document_without_sections():
-    from qa.render import citation
+    from qa.front.render import citation
 
     assert citation("text", ["notes"], 1, 2) == "notes — pp. 1–2"
     assert citation("1.c", ["Section 1. X", "c. Torture", "Prison Conditions"], 5, 5) == "§1.c Torture › Prison Conditions — p. 5"

@@ -29,10 +29,10 @@ from hypothesis import strategies as st
 from fakereport import ruritania
 from faulthelpers import drop_dac as _drop
 from faulthelpers import copy_root, edit_manifest_db, encoder_file, link_index, permissions_bind_children, sql, tree_digest
-from qa import cli as cli_module
-from qa.batch import parse_batch_bytes
-from qa.cli import cli
-from qa.store import FORMAT_VERSION, build_index, read_manifest, resolve_location
+from qa.front import cli as cli_module
+from qa.front.batch import parse_batch_bytes
+from qa.front.cli import cli
+from qa.index.read import FORMAT_VERSION, build_index, read_manifest, resolve_location
 
 AMNESTY_Q = "how many prisoners were released in the amnesty"
 
@@ -45,9 +45,9 @@ def run(args, env, input=None):
 
 def kzqa(args, env, input: bytes | None = None, timeout=300, drop_dac=False, argv_bytes=None):
     """Run kzqa in a child process; returns CompletedProcess with bytes stdout/stderr."""
-    argv = [sys.executable, "-m", "qa.cli", *args]
+    argv = [sys.executable, "-m", "qa.front.cli", *args]
     if argv_bytes is not None:
-        argv = [os.fsencode(sys.executable), b"-m", b"qa.cli", *argv_bytes]
+        argv = [os.fsencode(sys.executable), b"-m", b"qa.front.cli", *argv_bytes]
     return subprocess.run(
         argv, input=input, capture_output=True, env=env, timeout=timeout,
         preexec_fn=_drop if drop_dac else None,
@@ -225,8 +225,8 @@ def test_q_empty_stdin(cli_env):
 
 @pytest.fixture(scope="module")
 def loaded(index_dir):
-    from qa.api import Index
-    from qa.store import open_index
+    from qa.search.pipeline import Index
+    from qa.index.read import open_index
 
     return Index(open_index(index_dir, notify=None, auto_build=False))
 
@@ -565,7 +565,7 @@ def test_i_missing_default_index_is_built_on_first_use_and_a_kill_leaves_nothing
     env = {**os.environ, "KZQA_INDEX_DIR": str(root), "NO_COLOR": "1", "KZQA_TEST_PAUSE_AT": "lock"}
     log = tmp_path / "stderr.txt"
     with open(log, "wb") as err:
-        proc = subprocess.Popen([sys.executable, "-m", "qa.cli", "ask", "torture"], stderr=err, stdout=subprocess.DEVNULL, env=env)
+        proc = subprocess.Popen([sys.executable, "-m", "qa.front.cli", "ask", "torture"], stderr=err, stdout=subprocess.DEVNULL, env=env)
     try:
         _wait_for(log, "test pause at lock")
     finally:
@@ -667,7 +667,7 @@ def test_i_damaged_encoder_is_not_copied_forward_into_a_new_index(small, tmp_pat
 
 
 def store_sha(path: Path) -> str:
-    from qa.store import sha256_file
+    from qa.index.read import sha256_file
 
     return sha256_file(path)
 
@@ -807,7 +807,7 @@ def test_i_source_changed_during_a_build_leaves_the_index_stale_not_falsely_fres
     log = tmp_path / "build.log"
     with open(log, "wb") as err:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "qa.cli", "index", str(c["src"]), "--name", "rur", "--rebuild"],
+            [sys.executable, "-m", "qa.front.cli", "index", str(c["src"]), "--name", "rur", "--rebuild"],
             stdout=subprocess.DEVNULL, stderr=err, env={**c["env"], "KZQA_TEST_PAUSE_AT": "embed:4"},
         )
         _wait_for(log, "test pause at embed", proc=proc)
@@ -945,7 +945,7 @@ def test_i_build_killed_at_any_point_loses_nothing(small, tmp_path):
         c["log"] = tmp_path / f"{label}.log"
         with open(c["log"], "wb") as err:
             c["proc"] = subprocess.Popen(
-                [sys.executable, "-m", "qa.cli", "index", str(small["src"]), "--name", "rur", "--rebuild"],
+                [sys.executable, "-m", "qa.front.cli", "index", str(small["src"]), "--name", "rur", "--rebuild"],
                 stdout=subprocess.DEVNULL, stderr=err, env=env,
             )
         c["started"] = time.monotonic()
@@ -988,7 +988,7 @@ def test_i_interrupted_first_build_leaves_nothing_and_a_killed_one_says_so(small
         log = tmp_path / f"{sig}.log"
         with open(log, "wb") as err:
             proc = subprocess.Popen(
-                [sys.executable, "-m", "qa.cli", "index", str(small["src"]), "--name", "l5b"],
+                [sys.executable, "-m", "qa.front.cli", "index", str(small["src"]), "--name", "l5b"],
                 stdout=subprocess.DEVNULL, stderr=err, env={**c["env"], "KZQA_TEST_PAUSE_AT": "embed"},
             )
             _wait_for(log, "test pause at embed", proc=proc)
@@ -1027,7 +1027,7 @@ def test_i_disk_full_while_writing_leaves_the_old_index_and_nothing_else(small, 
     before_db = c["db"].read_bytes()
     before_files = files_of(c["root"])
     r = subprocess.run(
-        [sys.executable, "-m", "qa.cli", "index", str(c["src"]), "--name", "rur", "--rebuild"],
+        [sys.executable, "-m", "qa.front.cli", "index", str(c["src"]), "--name", "rur", "--rebuild"],
         capture_output=True, env=c["env"], preexec_fn=_limit_file_size(len(before_db)), timeout=300,
     )
     assert r.returncode == 1, r.stderr
@@ -1051,7 +1051,7 @@ def test_i_dangling_symlink_is_never_followed(small, tmp_path):
 def test_i_two_builds_at_once_the_second_waits_and_does_not_build_again(small, tmp_path):
     c = copy_small(small, tmp_path / "root")
     before = read_manifest(resolve_location(c["root"], "rur")).build_id
-    cmd = [sys.executable, "-m", "qa.cli", "index", str(small["src"]), "--name", "rur", "--rebuild"]
+    cmd = [sys.executable, "-m", "qa.front.cli", "index", str(small["src"]), "--name", "rur", "--rebuild"]
     log_a, log_b = tmp_path / "a.log", tmp_path / "b.log"
     with open(log_a, "wb") as ea, open(log_b, "wb") as eb:
         a = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=ea, env={**c["env"], "KZQA_TEST_PAUSE_AT": "lock:3"})
@@ -1071,8 +1071,8 @@ def test_i_two_builds_at_once_the_second_waits_and_does_not_build_again(small, t
 def test_i_loaded_index_keeps_its_fast_encoder_through_rebuilds(small, tmp_path):
     """Item 3: a library Index loaded before other processes rebuild its index (twice) and even
     remove the encoder file still answers with the ONNX encoder it loaded, at once."""
-    from qa.api import Index
-    from qa.store import open_index
+    from qa.search.pipeline import Index
+    from qa.index.read import open_index
 
     c = copy_small(small, tmp_path / "root")
     index = Index(open_index(c["root"], "rur", auto_build=False, notify=None))
@@ -1157,8 +1157,8 @@ def test_w_one_line_document_of_6000_words_is_cut_and_asked_quickly(small, tmp_p
     doc.write_text(" ".join(words) + "\n")
     r = run(["index", str(doc), "--name", "oneline"], c["env"])
     assert r.exit_code == 0, r.output
-    from qa.api import Index
-    from qa.store import open_index
+    from qa.search.pipeline import Index
+    from qa.index.read import open_index
 
     index = Index(open_index(c["root"], "oneline", auto_build=False, notify=None))
     assert max(len(s.text.split()) for s in index.sentences) <= 100
@@ -1173,7 +1173,7 @@ def test_w_batch_rows_are_written_as_they_are_answered(cli_env, tmp_path):
     out (nothing is held until the end)."""
     q = tmp_path / "many.txt"
     q.write_text("how many prisoners were released\n" * 600)
-    proc = subprocess.Popen([sys.executable, "-m", "qa.cli", "batch", str(q), "--mode", "rerank"], stdout=subprocess.PIPE,
+    proc = subprocess.Popen([sys.executable, "-m", "qa.front.cli", "batch", str(q), "--mode", "rerank"], stdout=subprocess.PIPE,
                             stderr=subprocess.DEVNULL, env=cli_env)
     try:
         first = json.loads(proc.stdout.readline())
@@ -1226,7 +1226,7 @@ def test_b_output_file_is_complete_or_untouched_and_no_temporary_is_left(cli_env
     # interrupted half-way: the old file stays as it was, the temporary file goes
     out.write_text("old answers\n")
     q.write_text("how many prisoners were released\n" * 2000)
-    proc = subprocess.Popen([sys.executable, "-m", "qa.cli", "batch", str(q), "-o", str(out)], stderr=subprocess.PIPE, env=cli_env)
+    proc = subprocess.Popen([sys.executable, "-m", "qa.front.cli", "batch", str(q), "-o", str(out)], stderr=subprocess.PIPE, env=cli_env)
     deadline = time.monotonic() + 120
     while not list(tmp_path.glob(".kzqa-*.tmp")) and time.monotonic() < deadline:
         time.sleep(0.02)
@@ -1328,7 +1328,7 @@ def test_o_terminal_escapes_in_a_document_never_reach_the_terminal(small, tmp_pa
 
 def test_o_render_removes_escapes_from_older_indexes(index):
     """What an index built before the parser cleaned text may hold is removed at render time."""
-    from qa.render import answer_markdown, answer_text
+    from qa.front.render import answer_markdown, answer_text
 
     answer = index.ask("how many prisoners were released")
     answer.passages[0].text = "evil " + ESCAPES + answer.passages[0].text

@@ -18,10 +18,10 @@ def test_import_qa_is_light(cli_env):
 
 
 def test_help_is_light(cli_env):
-    assert modules_after("from qa.cli import cli\ntry:\n    cli(['--help'])\nexcept SystemExit:\n    pass", cli_env) == "[]"
+    assert modules_after("from qa.front.cli import cli\ntry:\n    cli(['--help'])\nexcept SystemExit:\n    pass", cli_env) == "[]"
 
 
 def test_ask_paths_are_light(cli_env):
     for mode in ("bm25", "hybrid", "rerank"):
-        code = f"from qa.cli import cli\ntry:\n    cli(['ask', 'how many prisoners were released', '--mode', '{mode}', '--json'])\nexcept SystemExit:\n    pass"
+        code = f"from qa.front.cli import cli\ntry:\n    cli(['ask', 'how many prisoners were released', '--mode', '{mode}', '--json'])\nexcept SystemExit:\n    pass"
         assert modules_after(code, cli_env) == "[]", mode

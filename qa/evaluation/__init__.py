@@ -1,0 +1,1 @@
+"""Stage 5, measuring: the eval sets and their metrics."""

@@ -1,0 +1,325 @@
+"""What `kzqa serve` and `kzqa mcp` answer with: the served reports, each loaded once, and the
+calls both front ends make (ask, batch, show, toc, reports), each returning the JSON the CLI
+prints (`kzqa ask --json`, a `kzqa batch` row, `kzqa show --format json`, `kzqa toc --format
+json`, a `kzqa list --json` row).
+
+No web framework here: the HTTP app (qa/server.py) and the MCP server (qa/mcp_server.py) are thin
+layers over this module. `answer()` is the one place an answer comes from: it picks the report(s)
+and asks, several reports searched as one (qa/corpus.py).
+
+Requests are bounded here, for both front ends: question length, k, batch size and body size.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import IndexDamaged, KzqaError
+
+MAX_QUESTION_CHARS = 2_000
+MAX_K = 100
+MAX_BATCH_QUESTIONS = 100
+MAX_BODY_BYTES = 256 * 1024
+MAX_REF_CHARS = 300
+WARM_UP_QUESTION = "how many prisoners were released"
+
+
+class UnknownReport(KzqaError):
+    """A report name that this server does not serve."""
+
+
+class NotReady(KzqaError):
+    """The report is still being loaded or indexed, or could not be loaded."""
+
+
+class TooLarge(KzqaError):
+    """A question, batch or request body over its limit."""
+
+
+def status_of(exc: KzqaError) -> int:
+    """The HTTP status for an error the user can act on."""
+    from ..search.outline import RefError
+
+    if isinstance(exc, TooLarge):
+        return 413
+    if isinstance(exc, (UnknownReport, RefError)):
+        return 404
+    if isinstance(exc, (NotReady, IndexDamaged)):
+        return 503
+    return 400
+
+
+# ------------------------------------------------------------------ the served reports
+
+
+@dataclass
+class Slot:
+    """One served report: loading (or building), ready, or failed."""
+
+    name: str
+    state: str = "loading"  # loading | building | ready | failed
+    index: object | None = None  # qa.api.Index once ready
+    error: str | None = None
+    listing: dict | None = None  # its `kzqa list --json` row, read once it is ready
+
+
+class Library:
+    """The reports a server answers from, by index name, each loaded once (in a background
+    thread, so the server answers `/healthz` and says 503 while an index is built)."""
+
+    def __init__(self, names: Iterable[str] | None = None, index_dir: str | Path | None = None,
+                 notify: Callable[[str], None] | None = None) -> None:
+        from ..index.read import DEFAULT_NAME, resolve_location
+
+        self.names = list(dict.fromkeys(names or [DEFAULT_NAME]))
+        self.index_dir = index_dir
+        for name in self.names:
+            resolve_location(index_dir, name)  # an invalid name is an error now, not in the thread
+        self.root = resolve_location(index_dir).root
+        self.slots = {name: Slot(name) for name in self.names}
+        self._notify = notify or (lambda msg: print(f"kzqa: {msg}", file=sys.stderr, flush=True))
+        self._changed = threading.Condition()
+        self._thread: threading.Thread | None = None
+        self._unions: dict[tuple[str, ...], object] = {}
+
+    @property
+    def default(self) -> str:
+        return self.names[0]
+
+    def check(self) -> None:
+        """Fail fast on a named report that is not indexed (the shipped one is built on first use)."""
+        from ..index.read import DEFAULT_NAME, list_indexes
+
+        known = [i.name for i in list_indexes(self.root, check=False)]
+        for name in self.names:
+            if name != DEFAULT_NAME and name not in known:
+                listed = f" (indexed: {', '.join(known)})" if known else ""
+                raise KzqaError(f"no index named {name!r} in {self.root}{listed}; build it with: kzqa index FILE --name {name}")
+
+    def start(self) -> None:
+        """Load every report in a background thread (once)."""
+        with self._changed:
+            if self._thread is not None:
+                return
+            self._thread = threading.Thread(target=self._load_all, name="kzqa-load", daemon=True)
+        self._thread.start()
+
+    def _set(self, slot: Slot, **changes) -> None:
+        with self._changed:
+            for key, value in changes.items():
+                setattr(slot, key, value)
+            self._changed.notify_all()
+
+    def _load_all(self) -> None:
+        from ..search.pipeline import Index
+        from ..index.read import list_indexes, open_index
+
+        for slot in self.slots.values():
+            if slot.state == "ready":
+                continue
+
+            def notify(msg: str, slot: Slot = slot) -> None:
+                if "building" in msg or "rebuilding" in msg:
+                    self._set(slot, state="building")
+                self._notify(msg)
+
+            try:
+                index = Index(open_index(self.index_dir, slot.name, notify=notify))
+                index.ask(WARM_UP_QUESTION, k=1)  # loads the models and lazy tables before the first request
+                rows = {i.name: i.row() for i in list_indexes(self.root)}
+                self._set(slot, index=index, state="ready", error=None, listing=rows.get(slot.name))
+            except KzqaError as exc:
+                self._set(slot, state="failed", error=str(exc))
+                self._notify(f"error: report {slot.name!r} cannot be served: {exc}")
+            except Exception as exc:  # noqa: BLE001 - one line, the server goes on for the others
+                self._set(slot, state="failed", error=f"internal error: {exc.__class__.__name__}: {exc}")
+                self._notify(f"error: report {slot.name!r} cannot be served: {exc.__class__.__name__}: {exc}")
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until no report is loading; True if all are ready."""
+        with self._changed:
+            self._changed.wait_for(lambda: all(s.state in ("ready", "failed") for s in self.slots.values()), timeout)
+            return all(s.state == "ready" for s in self.slots.values())
+
+    @property
+    def ready(self) -> bool:
+        return all(s.state == "ready" for s in self.slots.values())
+
+    def pick(self, names: Iterable[str] | None) -> list[str]:
+        """The reports a request names (default: the first served), each known to this server."""
+        chosen = [n for n in (names or []) if n] or [self.default]
+        for name in chosen:
+            if name not in self.slots:
+                raise UnknownReport(f"no report named {name!r} is served here; served: {', '.join(self.names)}")
+        return list(dict.fromkeys(chosen))
+
+    def searching(self, names: list[str]):
+        """The Index that answers from `names`: a report's own, or for several their union (qa/
+        corpus.py: passages ranked across them on one scale, each citation naming its report),
+        made once from the loaded reports and kept."""
+        if len(names) == 1:
+            return self.index(names[0])
+        key = tuple(names)
+        with self._changed:
+            if key in self._unions:
+                return self._unions[key]
+        from ..search.pipeline import Index
+
+        union = Index.union([self.index(name).stored for name in names])  # NotReady while one loads
+        with self._changed:
+            return self._unions.setdefault(key, union)
+
+    def index(self, name: str | None = None):
+        """The loaded Index of a report; NotReady (503) while it loads or if it failed."""
+        slot = self.slots[self.pick([name] if name else None)[0]]
+        if slot.state == "ready":
+            return slot.index
+        if slot.state == "failed":
+            raise NotReady(f"report {slot.name!r} could not be loaded: {slot.error}")
+        doing = "being indexed (first use)" if slot.state == "building" else "loading"
+        raise NotReady(f"report {slot.name!r} is {doing}; try again in a few seconds")
+
+
+# ------------------------------------------------------------------ input checks
+
+
+def check_question(question: object) -> str:
+    from ..search.pipeline import validate_question
+
+    if question is None:
+        raise KzqaError("give a question (q)")
+    if not isinstance(question, str):
+        raise KzqaError("the question must be text")
+    if len(question) > MAX_QUESTION_CHARS:
+        raise TooLarge(f"the question is too long ({len(question)} characters; the limit is {MAX_QUESTION_CHARS})")
+    return validate_question(question)
+
+
+def check_k(k: object) -> int:
+    if not isinstance(k, int) or isinstance(k, bool) or not 1 <= k <= MAX_K:
+        raise KzqaError(f"k must be a whole number from 1 to {MAX_K} (got {k!r})")
+    return k
+
+
+def check_mode(mode: object) -> str:
+    from ..search.pipeline import validate_mode
+
+    return validate_mode(mode)
+
+
+def check_ref(ref: object) -> str:
+    if not isinstance(ref, str) or not ref.strip():
+        raise KzqaError("the reference is empty; give a passage id, a section (1.c), a heading or a page (p5)")
+    if len(ref) > MAX_REF_CHARS:
+        raise TooLarge(f"the reference is too long ({len(ref)} characters; the limit is {MAX_REF_CHARS})")
+    return ref
+
+
+# ------------------------------------------------------------------ the calls
+
+
+def answer(library: Library, question: str, k: int = 3, mode: str = "hybrid", reports: Iterable[str] | None = None) -> dict:
+    """The answer to one question as `kzqa ask --json` prints it: the one place answers come from.
+
+    `reports` names the reports to answer from (default: the first served); several are searched
+    as one, their passages ranked on one scale and each citing its report. The API, the web page,
+    batch and MCP all call this."""
+    question = check_question(question)
+    k, mode = check_k(k), check_mode(mode)
+    return library.searching(library.pick(reports)).ask(question, k=k, mode=mode).to_dict()
+
+
+def batch(library: Library, items: list, k: int = 3, mode: str = "hybrid", reports: Iterable[str] | None = None) -> list[dict]:
+    """`kzqa batch` rows for parsed items (qa.batch.BatchItem): the answer with its "id", or
+    {"id", "line", "error"} for an item that cannot be read or answered."""
+    k, mode = check_k(k), check_mode(mode)
+    names = library.pick(reports)
+    for name in names:
+        library.index(name)  # 503 for the whole request while a report loads, not an error per row
+    if len(items) > MAX_BATCH_QUESTIONS:
+        raise TooLarge(f"too many questions ({len(items)}; the limit is {MAX_BATCH_QUESTIONS} a request)")
+    rows = []
+    for item in items:
+        error = item.error
+        if error is None:
+            try:
+                rows.append({"id": item.id} | answer(library, item.question, k, mode, names))
+                continue
+            except (NotReady, UnknownReport):
+                raise
+            except KzqaError as exc:
+                error = f"line {item.line}: {exc}"
+        rows.append({"id": item.id, "line": item.line, "error": error})
+    return rows
+
+
+def batch_items(data: bytes, content_type: str = "") -> list:
+    """A request body as batch items: a JSON list (of questions, or of {"question", "id"}
+    objects), or the text `kzqa batch` reads (one question a line, or JSONL)."""
+    from .batch import check_batch_bytes, parse_batch_bytes
+
+    if len(data) > MAX_BODY_BYTES:
+        raise TooLarge(f"the request body is too large ({len(data)} bytes; the limit is {MAX_BODY_BYTES})")
+    if "json" in content_type.split(";")[0] and "ndjson" not in content_type and "jsonl" not in content_type:
+        try:
+            value = json.loads(data.decode("utf-8"))
+        except UnicodeDecodeError as exc:
+            raise KzqaError(f"the request body is not UTF-8 text (bad byte at offset {exc.start})") from None
+        except json.JSONDecodeError as exc:
+            raise KzqaError(f"the request body is not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})") from None
+        if not isinstance(value, list):
+            raise KzqaError('give a JSON list of questions (or of {"question", "id"} objects), or one question a line')
+        if not value:
+            raise KzqaError("the request has no questions (an empty list)")
+        if len(value) > MAX_BATCH_QUESTIONS:
+            raise TooLarge(f"too many questions ({len(value)}; the limit is {MAX_BATCH_QUESTIONS} a request)")
+        # each element as the JSONL line `kzqa batch` would read; its place in the list is its line
+        lines = [json.dumps(v if isinstance(v, dict) else {"question": v}, ensure_ascii=False) for v in value]
+        return parse_batch_bytes("\n".join(lines).encode("utf-8"))
+    check_batch_bytes(data, "the request body")
+    return parse_batch_bytes(data)
+
+
+def show(library: Library, ref: str, report: str | None = None) -> dict:
+    """What `kzqa show REF --format json` prints: the subsection, section, heading or page."""
+    from ..search.outline import show as show_ref
+    from .render import excerpt_dict
+
+    ref = check_ref(ref)
+    index = library.index(report)
+    return excerpt_dict(show_ref(index.report, index.chunks, ref))
+
+
+def toc(library: Library, report: str | None = None, depth: int = 4) -> dict:
+    """What `kzqa toc --format json` prints: the title, page count and outline entries."""
+    from .render import toc_json
+
+    if not isinstance(depth, int) or isinstance(depth, bool) or not 1 <= depth <= 4:
+        raise KzqaError(f"depth must be 1, 2, 3 or 4 (got {depth!r})")
+    return json.loads(toc_json(library.index(report).report, depth))
+
+
+def reports(library: Library) -> list[dict]:
+    """The served reports: name, title, pages, passages, whether it is the default, its
+    `kzqa list` status (checked when it was loaded) and its state in this server."""
+    out = []
+    for name, slot in library.slots.items():
+        row = slot.listing or {}
+        index = slot.index
+        out.append({
+            "name": name,
+            "default": name == library.default,
+            "title": row.get("title") or (index.report.title if index is not None else None),
+            "pages": row.get("pages"),
+            "passages": row.get("chunks"),
+            "status": row.get("status") if row else None,
+            "problem": row.get("problem") if row else None,
+            "state": slot.state,
+            "error": slot.error,
+        })
+    return out

@@ -1,0 +1,1 @@
+"""Stage 1, reading: report files (text, PDF, web page) → layout → the `Report` tree."""

@@ -1,0 +1,1 @@
+"""Stage 4, answering: the question, passage retrieval, the answering sentence and span, confidence."""
