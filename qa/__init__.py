@@ -43,9 +43,9 @@ _LAZY = {
     "ask": "search.pipeline",
     "load_index": "search.pipeline",
     "KzqaError": "errors",
-    "Report": "ingest.parse",
-    "Section": "ingest.parse",
-    "Sentence": "ingest.parse",
+    "Report": "document",
+    "Section": "document",
+    "Sentence": "document",
     "load_report": "ingest.parse",
     "build_index": "index.write",
 }

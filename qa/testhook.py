@@ -2,7 +2,7 @@
 "kzqa: test pause at <stage>" on stderr and sleeps there (default: an hour, i.e. until killed), so
 that tests can kill it, interrupt it or change its input at a known point. Nothing happens
 unless the variable is set. Stages: `start` (the `kzqa` command's Ctrl-C guard is in place, no
-other kzqa module loaded yet), and the build stages listed in qa/store.py."""
+other kzqa module loaded yet), and the build stages listed in qa/index/write.py."""
 
 from __future__ import annotations
 

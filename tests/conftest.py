@@ -9,8 +9,10 @@ from pathlib import Path
 import pytest
 
 from qa.search.pipeline import Index
-from qa.ingest.parse import Report, load_report
-from qa.index.read import build_index, open_index
+from qa.document import Report
+from qa.ingest.parse import load_report
+from qa.index.write import build_index
+from qa.index.open import open_index
 
 REPO = Path(__file__).resolve().parent.parent
 

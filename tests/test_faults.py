@@ -32,7 +32,10 @@ from faulthelpers import copy_root, edit_manifest_db, encoder_file, link_index, 
 from qa.front import cli as cli_module
 from qa.front.batch import parse_batch_bytes
 from qa.front.cli import cli
-from qa.index.read import FORMAT_VERSION, build_index, read_manifest, resolve_location
+from qa.index.format import FORMAT_VERSION
+from qa.index.write import build_index
+from qa.index.read import read_manifest
+from qa.index.naming import resolve_location
 
 AMNESTY_Q = "how many prisoners were released in the amnesty"
 
@@ -226,7 +229,7 @@ def test_q_empty_stdin(cli_env):
 @pytest.fixture(scope="module")
 def loaded(index_dir):
     from qa.search.pipeline import Index
-    from qa.index.read import open_index
+    from qa.index.open import open_index
 
     return Index(open_index(index_dir, notify=None, auto_build=False))
 
@@ -667,7 +670,7 @@ def test_i_damaged_encoder_is_not_copied_forward_into_a_new_index(small, tmp_pat
 
 
 def store_sha(path: Path) -> str:
-    from qa.index.read import sha256_file
+    from qa.index.format import sha256_file
 
     return sha256_file(path)
 
@@ -1072,7 +1075,7 @@ def test_i_loaded_index_keeps_its_fast_encoder_through_rebuilds(small, tmp_path)
     """Item 3: a library Index loaded before other processes rebuild its index (twice) and even
     remove the encoder file still answers with the ONNX encoder it loaded, at once."""
     from qa.search.pipeline import Index
-    from qa.index.read import open_index
+    from qa.index.open import open_index
 
     c = copy_small(small, tmp_path / "root")
     index = Index(open_index(c["root"], "rur", auto_build=False, notify=None))
@@ -1158,7 +1161,7 @@ def test_w_one_line_document_of_6000_words_is_cut_and_asked_quickly(small, tmp_p
     r = run(["index", str(doc), "--name", "oneline"], c["env"])
     assert r.exit_code == 0, r.output
     from qa.search.pipeline import Index
-    from qa.index.read import open_index
+    from qa.index.open import open_index
 
     index = Index(open_index(c["root"], "oneline", auto_build=False, notify=None))
     assert max(len(s.text.split()) for s in index.sentences) <= 100

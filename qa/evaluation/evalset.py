@@ -19,7 +19,7 @@ from pathlib import Path
 
 from ..errors import KzqaError
 from ..represent.lexical import tokenize
-from ..ingest.parse import Report, normalize_space
+from ..document import Report, normalize_space
 
 TYPES = ("numeric", "who", "when", "what", "why", "unanswerable")
 STYLES = ("colloquial", "keyword", "typo", "context", "indirect", "analyst")

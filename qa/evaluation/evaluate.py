@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from .evalset import EvalItem, default_questions_path, load_eval_set  # noqa: F401  (re-exported)
-from ..ingest.parse import normalize_space
+from ..document import normalize_space
 
 TYPES = ("numeric", "who", "when", "what", "why", "unanswerable")
 K = 10

@@ -121,7 +121,7 @@ def _open(index_dir, names: list[str | None]):
     """Open the named indexes (None: the default one), building where needed with a progress
     bar; several are searched as one."""
     from ..search.pipeline import Index
-    from ..index.read import open_index
+    from ..index.open import open_index
 
     progress = BuildProgress()
     try:
@@ -293,8 +293,8 @@ def index_cmd(file, name, rebuild, index_dir, index_name):
       kzqa index reports/             # every report in the folder
       kzqa ask "who won the election" --report chad-2011
     """
-    from ..ingest.parse import slugify
-    from ..index.read import build_index
+    from ..document import slugify
+    from ..index.write import build_index
 
     if name and index_name and name != index_name:
         raise click.UsageError("--name and --index name different indexes; give one")
@@ -318,7 +318,7 @@ def index_cmd(file, name, rebuild, index_dir, index_name):
 
 
 def _is_shipped(file: Path) -> bool:
-    from ..ingest.parse import default_report_path
+    from ..document import default_report_path
 
     try:
         return file.resolve().samefile(default_report_path())
@@ -327,7 +327,7 @@ def _is_shipped(file: Path) -> bool:
 
 
 def _say_built(result, index_dir, named: bool = False) -> None:
-    from ..index.read import resolve_location
+    from ..index.naming import resolve_location
 
     m = result.manifest.data
     where = _shown_path(resolve_location(index_dir, m["name"]).path)
@@ -391,8 +391,8 @@ class FolderProgress:
 def _free_name(path: Path, taken: set[str]) -> str:
     """The index name of a folder's report: its country and year, else its file's name, else the
     first of country-year-2, -3, ... that is not `taken`."""
-    from ..index.write import derived_name
-    from ..ingest.parse import slugify
+    from ..index.naming import derived_name
+    from ..document import slugify
 
     derived = derived_name(path)
     for name in (derived, slugify(path.stem)):
@@ -407,8 +407,9 @@ def _free_name(path: Path, taken: set[str]) -> str:
 def _index_folder(folder: Path, index_dir, rebuild: bool) -> None:
     """Index every report file of a folder under its country-and-year name; a file that cannot be
     indexed is reported and the others go on (exit status 1 if any failed)."""
-    from ..index.write import report_files
-    from ..index.read import DEFAULT_NAME, build_index
+    from ..index.naming import report_files
+    from ..index.naming import DEFAULT_NAME
+    from ..index.write import build_index
 
     files = report_files(folder)
     if not files:
@@ -454,7 +455,8 @@ def list_cmd(as_json, index_dir):
       kzqa list
       kzqa list --json
     """
-    from ..index.read import default_index_root, expand_dir, list_indexes
+    from ..index.naming import default_index_root, expand_dir
+    from ..index.listing import list_indexes
 
     root = expand_dir(index_dir) if index_dir else default_index_root()
     infos = list_indexes(root)
@@ -648,7 +650,7 @@ def eval_cmd(which, split, questions, modes, all_modes, k, as_json, out, index_d
 def _complete_ref(ctx, param, incomplete):
     """Tab completion for REF: section and heading ids of the (already built) index."""
     try:
-        from ..index.read import open_index
+        from ..index.open import open_index
 
         stored = open_index(ctx.params.get("index_dir"), ctx.params.get("index_name"), auto_build=False, notify=None)
     except Exception:
@@ -691,7 +693,7 @@ def show_cmd(ref, fmt, index_dir, index_name):
 
 def _report_prefix(index_dir, ref: str) -> tuple[str | None, str]:
     """(index name, the rest) when REF starts with the name of an index of the folder and a colon."""
-    from ..index.read import name_problem, resolve_location
+    from ..index.naming import name_problem, resolve_location
 
     head, sep, rest = ref.strip().partition(":")
     if sep and rest.strip() and name_problem(head) is None:

@@ -15,7 +15,7 @@ from ..ingest.parse import UNSTRUCTURED_NUMBER
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..search.outline import Excerpt
-    from ..ingest.parse import Report
+    from ..document import Report
 
 FORMATS = ("text", "json", "markdown")
 BOLD_YELLOW = "\x1b[1;33m"

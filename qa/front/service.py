@@ -74,7 +74,7 @@ class Library:
 
     def __init__(self, names: Iterable[str] | None = None, index_dir: str | Path | None = None,
                  notify: Callable[[str], None] | None = None) -> None:
-        from ..index.read import DEFAULT_NAME, resolve_location
+        from ..index.naming import DEFAULT_NAME, resolve_location
 
         self.names = list(dict.fromkeys(names or [DEFAULT_NAME]))
         self.index_dir = index_dir
@@ -93,7 +93,8 @@ class Library:
 
     def check(self) -> None:
         """Fail fast on a named report that is not indexed (the shipped one is built on first use)."""
-        from ..index.read import DEFAULT_NAME, list_indexes
+        from ..index.naming import DEFAULT_NAME
+        from ..index.listing import list_indexes
 
         known = [i.name for i in list_indexes(self.root, check=False)]
         for name in self.names:
@@ -117,7 +118,8 @@ class Library:
 
     def _load_all(self) -> None:
         from ..search.pipeline import Index
-        from ..index.read import list_indexes, open_index
+        from ..index.listing import list_indexes
+        from ..index.open import open_index
 
         for slot in self.slots.values():
             if slot.state == "ready":

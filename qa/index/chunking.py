@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from ..ingest.parse import Report, Section, Sentence
+from ..document import Report, Section, Sentence
 
 DEFAULT_MAX_WORDS = 120
 MODEL_MAX_TOKENS = 256

@@ -7,6 +7,13 @@ Nothing reaches the database file until COMMIT; a build that fails or is killed 
 the previous index as it was (SQLite's journal), and a first build that fails removes the empty
 file it made. Text that the previous build embedded with the same model is not embedded again
 (looked up by the sha256 of the text, as llm's embedding collections do).
+
+Test hook (documented, tiny; qa/testhook.py): KZQA_TEST_PAUSE_AT=stage[,stage...][:seconds] makes a build print
+"kzqa: test pause at <stage>" on stderr and sleep there (default: an hour, i.e. until killed), so
+tests can kill a build, or change its source file, at a known point. Stages, in order: lock (the
+write lock held, nothing written), embed (after the first batch of vectors), export (vectors done,
+the encoder file about to be made or reused), write (the new rows half written, not committed),
+commit (every row written, the transaction not yet committed), done (committed).
 """
 
 from __future__ import annotations
@@ -28,44 +35,41 @@ from pathlib import Path
 import numpy as np
 
 from .. import __version__
-from .chunking import ChunkingParams, chunk_report
+from ..document import default_report_path
 from ..errors import IndexDamaged, KzqaError
-from ..ingest.parse import Report, default_report_path
-from ..ingest.sources import Source
+from ..ingest.parse import parse_source
+from .chunking import ChunkingParams, chunk_report
+from .format import (
+    APPLICATION_ID, FORMAT_VERSION, LEXICAL_SETTINGS, SCHEMA, VECTOR_KINDS, Manifest, chunk_from_json, chunk_to_json, dumps,
+    report_to_json, sha256_bytes,
+)
+from .naming import DEFAULT_NAME, IndexLocation, check_root, resolve_location
 from .read import (
-    VECTOR_KINDS,
-    APPLICATION_ID,
-    DEFAULT_NAME,
-    FORMAT_VERSION,
-    LEXICAL_SETTINGS,
-    LOCK_TIMEOUT_S,
-    MAX_NAME_LENGTH,
-    SCHEMA,
-    IndexLocation,
-    Manifest,
-    Progress,
-    _check_root,
-    _chunk_from_json,
-    _chunk_to_json,
-    _read_manifest,
-    _read_rows,
-    _report_to_json,
-    _test_pause,
-    _why,
-    dumps,
+    manifest_in,
     model_fingerprint,
     newer_format,
     read_manifest,
-    resolve_location,
-    sha256_bytes,
+    read_rows,
+    short_reason,
     stale_reasons,
     verify_index,
 )
 
+LOCK_TIMEOUT_S = 600.0  # how long a build waits for another build of the same index
+
+
+Progress = Callable[[str, int, int], None]
 EMBED_BATCH = 64  # texts per progress step
 # texts per forward pass: torch's working memory grows with it (a 1 MB report peaked at 1.42 GB
 # with 32, 0.91 GB with 8, in the same time: the texts are embedded in order of length)
 MODEL_BATCH = 8
+
+
+def _test_pause(stage: str) -> None:
+    """The test hook described in the module docstring (qa/testhook.py)."""
+    from ..testhook import test_pause
+
+    test_pause(stage)
 
 
 def _noop_progress(step: str, done: int, total: int) -> None:
@@ -101,7 +105,7 @@ def build_index(
     params = params or ChunkingParams()
     progress = progress or _noop_progress
     loc = resolve_location(index_dir, name)
-    _check_root(loc.root)
+    check_root(loc.root)
     src_path = _source_path(source, loc)
     read_path = src_path or default_report_path()
     started = time.perf_counter()
@@ -122,7 +126,7 @@ def build_index(
     with _writer(loc, notify) as w:
         _test_pause("lock")
         try:
-            old = _read_manifest(w.conn, loc)
+            old = manifest_in(w.conn, loc)
         except IndexDamaged as exc:
             if "not a kzqa index" in str(exc):
                 raise KzqaError(f"{loc.path} is an SQLite file that kzqa did not write; remove it or give another --name") from None
@@ -132,7 +136,7 @@ def build_index(
             fresh = False
             with contextlib.suppress(IndexDamaged):
                 if not stale_reasons(old, params, digest, read_path):
-                    _read_rows(w.conn, loc, old)
+                    read_rows(w.conn, loc, old)
                     verify_index_encoder(loc, old)
                     fresh = True
             by_other = fresh and w.waited and (before is None or before.build_id != old.build_id)
@@ -147,42 +151,6 @@ def build_index(
         manifest = _write(w, loc, report, src_path, src.kind, digest, params, progress, old)
     _test_pause("done")
     return BuildResult(manifest, built=True, seconds=time.perf_counter() - started, cleaned=w.tidied + _tidy(loc))
-
-
-REPORT_SUFFIXES = (".txt", ".md", ".pdf")
-
-
-def report_files(folder: Path) -> list[Path]:
-    """The report files of a folder, by name: every .txt, .md and .pdf (not hidden, not in subfolders)."""
-    try:
-        found = [p for p in folder.iterdir() if p.suffix.lower() in REPORT_SUFFIXES and not p.name.startswith(".") and p.is_file()]
-    except OSError as exc:
-        raise KzqaError(f"cannot read folder {folder}: {exc.strerror or exc}") from None
-    return sorted(found, key=lambda p: p.name)
-
-
-def parse_source(src: Source, stem: str | None) -> Report:
-    """The report a source holds (a PDF has printed pages whatever its text shows); for a file
-    (`stem`: its name without suffix), country and year from its name where the text gives none."""
-    from ..ingest.parse import fill_from_name, parse_report
-
-    fallback = stem or "REPORT"
-    report = parse_report(src.text, fallback_title=fallback, paged=True if src.kind == "pdf" else None)
-    if stem:
-        fill_from_name(report, stem, fallback)
-    return report
-
-
-def derived_name(path: Path) -> str:
-    """The index name for a report file: its country and year ("kazakhstan-2023"), read from
-    its text (else its file name); the file's stem for a document that is not a report."""
-    from ..ingest.parse import slugify
-    from ..ingest.sources import load_source
-
-    report = parse_source(load_source(path), path.stem)
-    if report.structured and report.country:
-        return slugify(f"{report.country} {report.year}" if report.year else report.country)[:MAX_NAME_LENGTH]
-    return slugify(path.stem)[:MAX_NAME_LENGTH]
 
 
 def verify_index_encoder(loc: IndexLocation, manifest: Manifest) -> None:
@@ -294,7 +262,7 @@ def _writer(loc: IndexLocation, notify: Callable[[str], None] | None, timeout: f
         conn = sqlite3.connect(loc.path, timeout=0.2, isolation_level=None, check_same_thread=False)
         inode = os.stat(loc.path).st_ino
     except (OSError, sqlite3.Error) as exc:
-        raise KzqaError(f"cannot write index folder {loc.root}: {_why(exc)}") from None
+        raise KzqaError(f"cannot write index folder {loc.root}: {short_reason(exc)}") from None
     w = _Writer(conn)
     # A build killed while writing its rows (before COMMIT synced anything) leaves a journal that
     # SQLite ignores (a hot one is rolled back by the next reader). This transaction takes it
@@ -312,7 +280,7 @@ def _writer(loc: IndexLocation, notify: Callable[[str], None] | None, timeout: f
                     break
                 except sqlite3.OperationalError as exc:
                     if "locked" not in str(exc) and "busy" not in str(exc):
-                        raise KzqaError(f"cannot write index {loc.name!r} in {loc.root}: {_why(exc)}") from None
+                        raise KzqaError(f"cannot write index {loc.name!r} in {loc.root}: {short_reason(exc)}") from None
                     if not w.waited and notify:
                         notify(f"another kzqa process is building index {loc.name!r}; waiting for it")
                     w.waited = True
@@ -342,7 +310,7 @@ def _writer(loc: IndexLocation, notify: Callable[[str], None] | None, timeout: f
             yield w
             committed = True  # the body ended normally: it committed, or found nothing to do
     except sqlite3.Error as exc:
-        raise KzqaError(f"cannot write index {loc.name!r} in {loc.root}: {_why(exc)}") from None
+        raise KzqaError(f"cannot write index {loc.name!r} in {loc.root}: {short_reason(exc)}") from None
     finally:
         if conn is not None:
             if conn.in_transaction:
@@ -395,7 +363,7 @@ def _cached_vectors(conn: sqlite3.Connection, old: Manifest | None) -> tuple[dic
     for pos, (text, digest, n) in enumerate(rows):
         if sha256_bytes(text) == digest:
             with contextlib.suppress(ValueError, KeyError, TypeError, AttributeError, IndexError, RecursionError):
-                chunk, _, _ = _chunk_from_json(json.loads(text))
+                chunk, _, _ = chunk_from_json(json.loads(text))
                 if len(chunk.sentences) == n:
                     cache[sha256_bytes(chunk.index_text)] = arrays["chunks"][pos]
                     for i, sentence in enumerate(chunk.sentences):
@@ -485,11 +453,11 @@ def _write(w: _Writer, loc: IndexLocation, report, src_path, kind, digest, param
         conn.execute(statement)
     conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
     conn.execute(f"PRAGMA user_version = {FORMAT_VERSION}")
-    report_json = dumps(_report_to_json(report))
+    report_json = dumps(report_to_json(report))
     conn.execute("INSERT INTO report VALUES (1, ?, ?)", (report_json, sha256_bytes(report_json)))
     rows = []
     for pos, (c, t, st) in enumerate(zip(chunks, tokens, sentence_tokens)):
-        text = dumps(_chunk_to_json(c, t, st))
+        text = dumps(chunk_to_json(c, t, st))
         rows.append((pos, c.id, text, sha256_bytes(text), len(c.sentences)))
     half = len(rows) // 2
     conn.executemany("INSERT INTO chunks VALUES (?, ?, ?, ?, ?)", rows[:half])

@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from . import series
-from .parse import MINOR_WORDS
+from .series import MINOR_WORDS
 
 LAYOUTS = ("pdf-text", "pdf-wrapped", "web")
 

@@ -26,19 +26,19 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
-
 from typing import TYPE_CHECKING
+
+from ..document import Paragraph, Report, Section, Sentence, default_report_path, normalize_space, slugify
+from .names import country_name, fill_from_name
 
 if TYPE_CHECKING:  # pragma: no cover
     from .layouts import Line
+    from .sources import Source
 
-# The layout and outline modules (qa/layouts.py, qa/series.py) are only needed to parse: they are
-# imported where a report is parsed, so that reading a built index (every ask) does not load them.
+# The layout and outline modules (qa/ingest/layouts.py, series.py) are only needed to parse: they are
+# imported where a report is parsed, so that importing this module costs little.
 
-DEFAULT_REPORT_NAME = "kazakhstan-2011-human-rights-report.txt"
 
 SENTENCE_SPLIT_RE = re.compile(r"(?<=[.?!])([\"”’)\]]*)\s{2,}")
 # For text that puts one space after a full stop (most PDFs other than the State Department's).
@@ -61,89 +61,6 @@ CONTROL_RE = re.compile(
 ABBREVIATIONS = frozenset(
     "mr mrs ms dr st no nos ltd inc co corp jr sr vs etc gen lt col sgt prof art arts approx e.g i.e u.s u.n".split()
 )
-MINOR_WORDS = frozenset(
-    "a an the and or nor but of in on for to with at by from as into via per vs".split()
-)
-
-
-@dataclass(frozen=True)
-class Sentence:
-    text: str
-    page: int | None  # None: the source has no printed pages
-
-
-@dataclass
-class Paragraph:
-    text: str
-    sentences: list[Sentence]
-    page_start: int | None
-    page_end: int | None
-
-
-@dataclass
-class Section:
-    """One heading of the report with the paragraphs that stand directly under it.
-
-    `headings` is the full heading path, outermost first; `number` is the citable label
-    ("1.c", "6", "summary"); `id` is a stable slug path ("1.c/prison-and-detention-center-conditions").
-    """
-
-    id: str
-    number: str
-    title: str
-    level: int
-    headings: list[str]
-    paragraphs: list[Paragraph] = field(default_factory=list)
-    page: int | None = 1
-
-    @property
-    def page_end(self) -> int | None:
-        return self.paragraphs[-1].page_end if self.paragraphs else self.page
-
-
-@dataclass
-class Report:
-    title: str  # the country as the text prints it ("KAZAKHSTAN"), or the document's name
-    sections: list[Section]
-    page_count: int | None  # None: the source has no printed pages
-    sha256: str
-    structured: bool = True
-    country: str | None = None  # "Kazakhstan", "Côte d’Ivoire": from the title lines or running headers
-    year: int | None = None  # the year reported on: "...Practices for 2011", "2023 Human Rights Report"
-    layout: str = "pdf-text"  # qa/layouts.py: pdf-text, pdf-wrapped, web
-
-    @property
-    def paged(self) -> bool:
-        return self.page_count is not None
-
-    @property
-    def label(self) -> str:
-        """How a citation names the report among others: "Kazakhstan 2023"."""
-        name = self.country or (self.title.title() if self.title.isupper() else self.title)
-        return f"{name} {self.year}" if self.year else name
-
-    def section(self, section_id: str) -> Section:
-        for s in self.sections:
-            if s.id == section_id:
-                return s
-        raise KeyError(section_id)
-
-    def text(self) -> str:
-        """All paragraph text, one paragraph per line: what evidence must be verbatim in."""
-        return "\n".join(p.text for s in self.sections for p in s.paragraphs)
-
-
-def default_report_path() -> Path:
-    return Path(str(resources.files("qa") / "data" / DEFAULT_REPORT_NAME))
-
-
-def read_report_text(path: str | Path | None = None) -> str:
-    p = Path(path) if path is not None else default_report_path()
-    raw = p.read_bytes()
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ValueError(f"{p}: not UTF-8 text (byte {exc.start}); give a text file or a PDF") from None
 
 
 def strip_controls(text: str) -> str:
@@ -157,15 +74,10 @@ def sha256_text(text: str) -> str:
 
 
 def load_report(path: str | Path | None = None) -> Report:
-    return parse_report(read_report_text(path))
+    """The report of a text file (default: the shipped one), read as `kzqa index` reads it."""
+    from .sources import load_source
 
-
-def normalize_space(text: str) -> str:
-    return " ".join(text.split())
-
-
-def slugify(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "untitled"
+    return parse_report(load_source(path if path is not None else default_report_path()).text)
 
 
 def _ends_sentence(prev: str, nxt: str) -> bool:
@@ -289,24 +201,6 @@ def _runin_heading(paragraph_text: str, single_spaced: bool = False) -> str | No
     return label
 
 
-def country_name(printed: str) -> str:
-    """The country as a citation names it: 'KAZAKHSTAN' -> 'Kazakhstan', 'CÔTE D’IVOIRE' ->
-    'Côte d’Ivoire', 'BOSNIA AND HERZEGOVINA' -> 'Bosnia and Herzegovina'; mixed case stays."""
-    printed = " ".join(printed.split())
-    if not printed.isupper():
-        return printed
-    words = []
-    for i, word in enumerate(printed.lower().split(" ")):
-        if i and word in MINOR_WORDS:
-            words.append(word)
-            continue
-        # capitals after hyphens and after a one-letter elision: "Guinea-Bissau", "d’Ivoire"
-        word = re.sub(r"(^|-)([a-zà-ÿ])", lambda m: m.group(1) + m.group(2).upper(), word)
-        word = re.sub(r"^([a-z])([’'])([a-zà-ÿ])", lambda m: m.group(1) + m.group(2) + m.group(3).upper(), word)
-        words.append(word)
-    return " ".join(words)
-
-
 def parse_report(text: str, fallback_title: str = "REPORT", paged: bool | None = None) -> Report:
     """Parse report text into a flat, document-ordered list of Sections (each with its heading path).
 
@@ -416,33 +310,6 @@ def parse_report(text: str, fallback_title: str = "REPORT", paged: bool | None =
     )
 
 
-NAME_NOISE = frozenset("human rights report reports country practices hrr cr us md txt pdf en final".split())
-
-
-def name_hints(stem: str) -> tuple[str | None, int | None]:
-    """(country, year) a report file's name suggests, for text that does not say them (a web
-    page saved without its title): 'algeria-2012' and '2012_Algeria' -> ('Algeria', 2012)."""
-    years = re.findall(r"(?<!\d)((?:19|20)\d\d)(?!\d)", stem)
-    words = [w for w in re.split(r"[^A-Za-z’']+", stem) if w and w.lower() not in NAME_NOISE]
-    country = " ".join(w if not w.islower() else w.capitalize() for w in words) or None
-    if country and country.isupper():
-        country = country_name(country)
-    return country, (int(years[0]) if years else None)
-
-
-def fill_from_name(report: Report, stem: str, fallback_title: str) -> None:
-    """Country and year from the file's name where the text gives none (structured reports only)."""
-    if not report.structured:
-        return
-    country, year = name_hints(stem)
-    if report.country is None and country:
-        report.country = country
-        if report.title == fallback_title:
-            report.title = country
-    if report.year is None and year:
-        report.year = year
-
-
 def _drop_pages(sections: list[Section]) -> None:
     """A source without printed pages: no page anywhere (never an invented "p. 1")."""
     for sec in sections:
@@ -465,3 +332,13 @@ def _relabel_unstructured(sections: list[Section], title: str) -> None:
             sec.headings[0] = head
         if sec.level == 1 and sec.title == "Introduction":
             sec.title = head
+
+
+def parse_source(src: Source, stem: str | None) -> Report:
+    """The report a source holds (a PDF has printed pages whatever its text shows); for a file
+    (`stem`: its name without suffix), country and year from its name where the text gives none."""
+    fallback = stem or "REPORT"
+    report = parse_report(src.text, fallback_title=fallback, paged=True if src.kind == "pdf" else None)
+    if stem:
+        fill_from_name(report, stem, fallback)
+    return report

@@ -272,3 +272,8 @@ RESIDUE_LINE_RE = re.compile(rf"^(?:{_RESIDUE_ALT})(?:\s*[|•·]?\s*(?:{_RESIDU
 def strip_residue(heading: str) -> str:
     """A heading without the web page's buttons glued to its end ("Human RightsShare")."""
     return RESIDUE_TAIL_RE.sub("", heading).rstrip()
+
+
+MINOR_WORDS = frozenset(
+    "a an the and or nor but of in on for to with at by from as into via per vs".split()
+)

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 from ..index.chunking import Chunk, short_heading
 from ..errors import KzqaError
-from ..ingest.parse import Paragraph, Report, Section, Sentence
+from ..document import Paragraph, Report, Section, Sentence
 
 PAGE_RE = re.compile(r"^(?:p|pp|pg|page)\.?\s*(\d{1,5})$", re.IGNORECASE)
 NUMBER_RE = re.compile(r"^(?:§\s*|section\s+)?(\d{1,3})(?:\.?\s*([a-z]))?\.?$", re.IGNORECASE)

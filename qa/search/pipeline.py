@@ -27,11 +27,12 @@ from ..represent.late import content_vectors, maxsim_all
 from ..represent.lexical import LexicalIndex
 from .scorers import ModeModel, shipped_models, shipped_span_model
 from .query import Query, Speller, understand
-from ..ingest.parse import Report
+from ..document import Report
 from .retrieve import MODE_SIGNALS, Hit, best_per_passage, fuse, minmax, normalised_signals
 from .select import SENTENCE_FEATURES, SentenceSignals, select_columns, sentence_features
 from .spans import ScoredSentence, choose_answers, looks_like_person, ranked_spans, spans_of
-from ..index.read import StoredIndex, open_index
+from ..index.read import StoredIndex
+from ..index.open import open_index
 
 MODES = ("bm25", "dense", "hybrid", "rerank")
 DEFAULT_MODE = "hybrid"
@@ -401,7 +402,8 @@ def report_names(reports: str | list[str] | tuple[str, ...], index_dir: str | Pa
     if isinstance(reports, str):
         if reports != "all":
             return [reports]
-        from ..index.read import FORMAT_VERSION, list_indexes
+        from ..index.format import FORMAT_VERSION
+        from ..index.listing import list_indexes
 
         infos = list_indexes(index_dir, check=False)
         names = [i.name for i in infos if isinstance(i.manifest, dict) and isinstance(i.manifest.get("format_version"), int)

@@ -23,7 +23,7 @@ from qa.evaluation.evaluate import (
     write_run,
 )
 from qa.evaluation.evalset import default_questions_path
-from qa.ingest.parse import Sentence, normalize_space
+from qa.document import Sentence, normalize_space
 
 EVAL = Path(__file__).resolve().parents[2] / "eval" / "questions.jsonl"
 TYPES = {"numeric", "who", "when", "what", "why", "unanswerable"}

@@ -11,10 +11,13 @@ import numpy as np
 import pytest
 
 from faulthelpers import copy_root, edit_manifest_db, encoder_file, sql
-from qa.index import write as build, read as store
+from qa.index import format as store_format, listing, write as build
 from qa.index.chunking import ChunkingParams
 from qa.errors import KzqaError
-from qa.index.read import build_index, open_index, read_manifest, resolve_location
+from qa.index.write import build_index
+from qa.index.open import open_index
+from qa.index.read import read_manifest
+from qa.index.naming import resolve_location
 
 
 @pytest.fixture()
@@ -31,7 +34,7 @@ def test_round_trip(index_dir, index):
     assert stored.vectors.shape == (len(stored.chunks), 384)
     assert np.allclose(np.linalg.norm(stored.vectors, axis=1), 1.0, atol=1e-4)
     m = stored.manifest.data
-    assert m["format_version"] == store.FORMAT_VERSION
+    assert m["format_version"] == store_format.FORMAT_VERSION
     assert m["model"]["name"] == "sentence-transformers/all-MiniLM-L6-v2"
     assert m["corpus"]["page_count"] == 37 and len(m["corpus"]["sha256"]) == 64
     assert m["chunking"] == ChunkingParams().as_dict()
@@ -105,7 +108,7 @@ def test_damaged_index_is_detected(index_copy, damage):
         open_index(index_copy, auto_build=False, notify=None)
     if damage != "zero-byte database":  # an empty file is a first build that never finished
         assert DAMAGE[damage] in str(info.value)
-    assert store.list_indexes(index_copy)[0].status in ("damaged", "incomplete")
+    assert listing.list_indexes(index_copy)[0].status in ("damaged", "incomplete")
 
 
 def test_damaged_index_is_rebuilt_and_says_so(index_copy):
@@ -125,12 +128,12 @@ def test_damaged_encoder_is_never_reused_and_a_rebuild_replaces_it(index_copy):
     """Item 2 of issue 13: same-size damage to the encoder is found by its checksum; a rebuild
     exports a fresh one rather than copying the damage forward, and the index is ok again."""
     _flip_middle(encoder_file(index_copy))
-    assert store.list_indexes(index_copy)[0].status == "damaged"
+    assert listing.list_indexes(index_copy)[0].status == "damaged"
     said = []
     stored = open_index(index_copy, notify=said.append)
     assert "does not match its checksum; rebuilding" in said[0]
-    assert store.list_indexes(index_copy)[0].status == "ok"
-    assert store.sha256_file(encoder_file(index_copy)) == stored.manifest["encoder"]["sha256"]
+    assert listing.list_indexes(index_copy)[0].status == "ok"
+    assert store_format.sha256_file(encoder_file(index_copy)) == stored.manifest["encoder"]["sha256"]
 
 
 def test_index_path_that_is_a_folder(tmp_path):
@@ -201,7 +204,7 @@ def test_a_reader_is_not_stopped_by_a_build_in_progress(index_copy):
         assert time.monotonic() - started < 5 and len(stored.chunks) > 100
 
 
-BUILD_SCRIPT = "import sys; from qa.index.read import build_index; build_index(index_dir=sys.argv[1], rebuild=True)"
+BUILD_SCRIPT = "import sys; from qa.index.write import build_index; build_index(index_dir=sys.argv[1], rebuild=True)"
 
 
 @pytest.mark.parametrize("stage", ["write", "commit"])
@@ -238,7 +241,7 @@ def test_read_only_index_folder_still_serves(index_copy, tmp_path):
     for folder in folders:
         os.chmod(folder, 0o555)
     code = (
-        "import sys; from qa.index.read import open_index; "
+        "import sys; from qa.index.open import open_index; "
         "s = open_index(sys.argv[1], auto_build=False, notify=None); print(len(s.chunks))"
     )
     try:

@@ -20,7 +20,8 @@ from faulthelpers import link_index, sql
 from qa.front.cli import cli
 from qa.ingest.parse import parse_report
 from qa.ingest.sources import read_source
-from qa.index.read import read_manifest, resolve_location
+from qa.index.read import read_manifest
+from qa.index.naming import resolve_location
 
 SECTION_NUMBERS = [
     "summary", "1", "1.a", "1.b", "1.c", "1.c", "1.d", "1.d", "2", "2.a", "2.a", "2.a", "2.b",

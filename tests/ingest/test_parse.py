@@ -2,7 +2,8 @@
 
 import re
 
-from qa.ingest.parse import parse_report, read_report_text
+from qa.document import default_report_path
+from qa.ingest.parse import parse_report
 
 FURNITURE = ("Country Reports on Human Rights Practices", "United States Department of State", "Bureau of Democracy")
 
@@ -110,7 +111,7 @@ def test_sentences_are_split_at_sentence_ends_only(report):
 
 
 def test_parser_is_not_country_specific():
-    text = read_report_text().replace("KAZAKHSTAN", "CHAD")
+    text = default_report_path().read_text(encoding="utf-8").replace("KAZAKHSTAN", "CHAD")
     other = parse_report(text)
     assert other.title == "CHAD" and other.page_count == 37
     assert other.section("1.b").page == 3
