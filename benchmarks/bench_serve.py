@@ -134,7 +134,7 @@ def main() -> None:
     if url is None:
         sys.path.insert(0, str(REPO / "tests"))
         from servehelpers import Served
-        from qa.index.read import default_index_root
+        from qa.index.naming import default_index_root
 
         served = Served(os.environ.get("KZQA_INDEX_DIR") or default_index_root(), timeout=600)
         url = served.url

@@ -69,7 +69,7 @@ def main() -> None:
 
     from qa.search.pipeline import Index
     from qa.evaluation.evaluate import load_eval_set
-    from qa.index.read import open_index
+    from qa.index.open import open_index
 
     work = Path(tempfile.mkdtemp(prefix="kzqa-bench-"))
     index_dir = work / "index"

@@ -27,7 +27,7 @@ from qa.evaluation.evalset import FIT_DEFAULT, load_fit_items  # noqa: E402
 from qa.evaluation.evaluate import bootstrap_ci, markdown_table  # noqa: E402
 from qa.search.query import Speller  # noqa: E402
 from qa.search.select import SENTENCE_FEATURES  # noqa: E402
-from qa.index.read import open_index  # noqa: E402
+from qa.index.open import open_index  # noqa: E402
 
 
 def cell(values: list[float]) -> str:
@@ -85,7 +85,7 @@ def typed_extractor_accuracy(index: Index, items) -> dict[str, float]:
     from answer_training import _group, gold_sentences
 
     from qa.evaluation.evaluate import short_answer_correct
-    from qa.ingest.parse import normalize_space
+    from qa.document import normalize_space
     from qa.search.spans import ScoredSentence, choose_answers
 
     normalised = [normalize_space(s.text) for s in index.sentences]

@@ -31,7 +31,7 @@ from qa.search.confidence import CONFIDENCE_FEATURES, LEXICAL_CONFIDENCE_FEATURE
 from qa.evaluation.evalset import EvalItem  # noqa: E402
 from qa.evaluation.evaluate import contains_answer, relevant_chunks, short_answer_correct  # noqa: E402
 from qa.search.scorers import Calibration, LinearModel, ModeModel  # noqa: E402
-from qa.ingest.parse import normalize_space  # noqa: E402
+from qa.document import normalize_space  # noqa: E402
 from qa.search.select import LEXICAL_SENTENCE_FEATURES, SENTENCE_FEATURES, select_columns  # noqa: E402
 from qa.search.spans import answer_candidates, ranked_spans, span_feature_names, span_features, span_words  # noqa: E402
 

@@ -24,7 +24,8 @@ from qa.index.chunking import ChunkingParams  # noqa: E402
 from qa.evaluation.evalset import FIT_DEFAULT, load_fit_items  # noqa: E402
 from qa.evaluation.evaluate import evaluate_config, markdown_table  # noqa: E402
 from qa.represent.lexical import LexicalIndex, tokenize  # noqa: E402
-from qa.index.read import build_index, open_index  # noqa: E402
+from qa.index.write import build_index
+from qa.index.open import open_index  # noqa: E402
 
 COLUMNS = [("R@1", "R@1"), ("R@3", "R@3"), ("R@5", "R@5"), ("R@10", "R@10"), ("MRR@10", "RR@10"), ("nDCG@10", "nDCG@10"), ("sent", "sentence_acc")]
 

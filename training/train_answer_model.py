@@ -25,7 +25,7 @@ from answer_training import fit_mode, fit_spans  # noqa: E402
 from qa.search.pipeline import MODES, Index  # noqa: E402
 from qa.evaluation.evalset import FIT_DEFAULT, load_fit_items  # noqa: E402
 from qa.search.scorers import MODEL_FILE  # noqa: E402
-from qa.index.read import open_index  # noqa: E402
+from qa.index.open import open_index  # noqa: E402
 
 
 def main() -> None:
