@@ -108,7 +108,7 @@ def summary(result: dict) -> dict:
 
 def library_rate(total: int) -> float:
     """Asks per second of qa.Index.ask (to JSON) on one thread, for comparison with the server."""
-    from qa.search.pipeline import load_index
+    from qa.facade import load_index
 
     index = load_index()
     for q in QUESTIONS:

@@ -10,6 +10,7 @@ from importlib import resources
 from pathlib import Path
 
 DEFAULT_REPORT_NAME = "kazakhstan-2011-human-rights-report.txt"  # the report that ships in qa/data/
+UNSTRUCTURED_NUMBER = "text"  # the citable label of text in a document with no section structure
 
 
 

@@ -26,7 +26,7 @@ def test_readme_opens_with_the_two_setup_commands_and_ci_runs_the_second():
 
 def test_library_example_prints_what_its_comments_say(cli_env, monkeypatch):
     import qa
-    from qa.search import pipeline as api
+    from qa import facade as api
 
     monkeypatch.setattr(api, "_cache", {})
     block = next(b for b in code_blocks("python") if "import qa" in b)

@@ -22,7 +22,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from answer_training import fit_mode, fit_spans  # noqa: E402
 
-from qa.search.pipeline import MODES, Index  # noqa: E402
+from qa.settings import MODES
+from qa.search.pipeline import Index  # noqa: E402
 from qa.evaluation.evalset import FIT_DEFAULT, load_fit_items  # noqa: E402
 from qa.search.scorers import MODEL_FILE  # noqa: E402
 from qa.index.open import open_index  # noqa: E402

@@ -15,9 +15,8 @@ import click
 
 from .. import __version__
 from ..errors import KzqaError
+from ..settings import DEFAULT_MODE, FORMATS, MAX_K, MODES
 from .output import OutputFile, guard_standard_streams, write_stdout
-
-MODE_CHOICES = ("bm25", "dense", "hybrid", "rerank")
 EXIT_ERROR = 1
 EXIT_INTERNAL = 3
 
@@ -134,7 +133,7 @@ def _open(index_dir, names: list[str | None]):
 def _load_reports(index_dir, names, all_reports=False):
     """The Index to ask: the default report, one named report, or several (--report given more
     than once, or --all) searched as one."""
-    from ..search.pipeline import report_names
+    from ..facade import report_names
 
     names = list(dict.fromkeys(names or ()))
     if all_reports and names:
@@ -190,7 +189,7 @@ def _read_question(question: str) -> str:
 
 
 FORMAT_OPTION = click.option(
-    "--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default=None,
+    "--format", "fmt", type=click.Choice(FORMATS), default=None,
     help="Output format [default: text].",
 )
 
@@ -220,15 +219,15 @@ def cli(ctx: click.Context) -> None:
     if ctx.invoked_subcommand is None:
         if sys.stdin.isatty() and sys.stdout.isatty():
             env_dir = os.environ.get("KZQA_INDEX_DIR")
-            _start_shell(3, "hybrid", None, Path(env_dir) if env_dir else None, None)
+            _start_shell(3, DEFAULT_MODE, None, Path(env_dir) if env_dir else None, None)
         else:
             write_stdout(ctx.get_help() + "\n")
 
 
 @cli.command()
 @click.argument("question")
-@click.option("-k", "k", type=click.IntRange(1, 1000), default=3, show_default=True, help="Passages to show.")
-@click.option("--mode", type=click.Choice(MODE_CHOICES), default="hybrid", show_default=True, help="Retrieval mode.")
+@click.option("-k", "k", type=click.IntRange(1, MAX_K), default=3, show_default=True, help="Passages to show.")
+@click.option("--mode", type=click.Choice(MODES), default=DEFAULT_MODE, show_default=True, help="Retrieval mode.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (same as --format json).")
 @FORMAT_OPTION
 @reports_options
@@ -251,7 +250,7 @@ def ask(question, k, mode, as_json, fmt, index_dir, index_name, all_reports):
         raise click.UsageError("--json conflicts with --format " + fmt)
     fmt = "json" if as_json else (fmt or "text")
     text = _read_question(question)
-    from ..search.pipeline import validate_question
+    from ..settings import validate_question
 
     validate_question(text)  # fail fast, before any index work
     index = _load_reports(index_dir, index_name, all_reports)
@@ -495,10 +494,10 @@ def list_cmd(as_json, index_dir):
 @cli.command()
 @click.argument("file", type=click.Path(path_type=Path, allow_dash=True))
 @click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), default=None, help="Write the answers here instead of stdout.")
-@click.option("-k", "k", type=click.IntRange(1, 1000), default=3, show_default=True, help="Passages per question.")
-@click.option("--mode", type=click.Choice(MODE_CHOICES), default="hybrid", show_default=True, help="Retrieval mode.")
+@click.option("-k", "k", type=click.IntRange(1, MAX_K), default=3, show_default=True, help="Passages per question.")
+@click.option("--mode", type=click.Choice(MODES), default=DEFAULT_MODE, show_default=True, help="Retrieval mode.")
 @click.option(
-    "--format", "fmt", type=click.Choice(["json", "markdown", "text"]), default="json", show_default=True,
+    "--format", "fmt", type=click.Choice(sorted(FORMATS)), default="json", show_default=True,
     help="json: one object a line (JSONL); markdown: a document with one section per question; text: as `ask` prints.",
 )
 @reports_options
@@ -521,7 +520,7 @@ def batch(file, output, k, mode, fmt, index_dir, index_name, all_reports):
     """
     import contextlib
 
-    from ..search.pipeline import validate_question
+    from ..settings import validate_question
     from .batch import MAX_BATCH_BYTES, duplicate_ids, read_batch_bytes, read_batch_file
     from .render import answer_json, batch_markdown_head, batch_markdown_row, batch_text_row, use_color
 
@@ -582,9 +581,9 @@ def batch(file, output, k, mode, fmt, index_dir, index_name, all_reports):
               help="Eval set: original (eval/questions.jsonl), user (eval/user-questions.jsonl, by split), or both.")
 @click.option("--split", type=click.Choice(["dev", "test"]), default=None, help="Only this split of the user set.")
 @click.option("--questions", type=click.Path(path_type=Path, dir_okay=False), default=None, help="Another eval set (JSONL) instead of the shipped ones.")
-@click.option("--mode", "modes", type=click.Choice(MODE_CHOICES), multiple=True, help="Configuration(s) to run [default: hybrid].")
+@click.option("--mode", "modes", type=click.Choice(MODES), multiple=True, help="Configuration(s) to run [default: hybrid].")
 @click.option("--all-modes", is_flag=True, help="Run every configuration: bm25, dense, hybrid, rerank.")
-@click.option("-k", "k", type=click.IntRange(1, 1000), default=10, show_default=True, help="Passages ranked per question.")
+@click.option("-k", "k", type=click.IntRange(1, MAX_K), default=10, show_default=True, help="Passages ranked per question.")
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
 @click.option("--out", type=click.Path(path_type=Path, file_okay=False), default=None, help="Write TREC qrels/runs per set, results.json, items.jsonl here.")
 @index_options
@@ -608,7 +607,7 @@ def eval_cmd(which, split, questions, modes, all_modes, k, as_json, out, index_d
 
     if modes and all_modes:
         raise click.UsageError("--mode and --all-modes conflict; give one")
-    chosen = list(MODE_CHOICES) if all_modes else (list(dict.fromkeys(modes)) or ["hybrid"])
+    chosen = list(MODES) if all_modes else (list(dict.fromkeys(modes)) or [DEFAULT_MODE])
     groups = None
     if questions is not None:
         items = load_eval_set(questions)
@@ -740,8 +739,8 @@ def _start_shell(k, mode, fmt, index_dir, index_name, all_reports=False):
 
 
 @cli.command("shell")
-@click.option("-k", "k", type=click.IntRange(1, 1000), default=3, show_default=True, help="Passages per answer (:k N changes it).")
-@click.option("--mode", type=click.Choice(MODE_CHOICES), default="hybrid", show_default=True, help="Retrieval mode (:mode M changes it).")
+@click.option("-k", "k", type=click.IntRange(1, MAX_K), default=3, show_default=True, help="Passages per answer (:k N changes it).")
+@click.option("--mode", type=click.Choice(MODES), default=DEFAULT_MODE, show_default=True, help="Retrieval mode (:mode M changes it).")
 @FORMAT_OPTION
 @reports_options
 def shell_cmd(k, mode, fmt, index_dir, index_name, all_reports):

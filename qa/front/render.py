@@ -11,13 +11,12 @@ from typing import TYPE_CHECKING
 
 from ..search.answer import NOT_FOUND_MESSAGE, UNSURE_MESSAGE, Answer, Candidate, Passage
 from ..index.chunking import short_heading
-from ..ingest.parse import UNSTRUCTURED_NUMBER
+from ..document import UNSTRUCTURED_NUMBER
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..search.outline import Excerpt
     from ..document import Report
 
-FORMATS = ("text", "json", "markdown")
 BOLD_YELLOW = "\x1b[1;33m"
 BOLD = "\x1b[1m"
 DIM = "\x1b[2m"
@@ -222,11 +221,6 @@ def batch_text_row(ident, answer: Answer | None, error: str | None, color: bool 
     return terminal_safe((f"{BOLD}{head}{RESET}" if color else head) + "\n") + answer_text(answer, color=color)
 
 
-def batch_text(rows: list[tuple[object, Answer | None, str | None]], color: bool = False) -> str:
-    """Answers to many questions, one block each (batch_text_row), a blank line between."""
-    return "\n".join(batch_text_row(ident, answer, error, color) for ident, answer, error in rows)
-
-
 def batch_markdown_head() -> str:
     return "# Answers\n\n"
 
@@ -238,11 +232,6 @@ def batch_markdown_row(ident, answer: Answer | None, error: str | None) -> str:
     else:
         lines = [f"## {ident}. {answer.question}", "", *_answer_markdown_body(answer)]
     return terminal_safe("\n".join(lines).rstrip() + "\n")
-
-
-def batch_markdown(rows: list[tuple[object, Answer | None, str | None]]) -> str:
-    """A markdown document with one section per question."""
-    return batch_markdown_head() + "\n".join(batch_markdown_row(ident, answer, error) for ident, answer, error in rows)
 
 
 # --- show: the text a reference points to --------------------------------------------------------

@@ -36,12 +36,11 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from .. import __version__
 from . import pages, service
-from ..search.pipeline import MODES
+from ..settings import DEFAULT_MODE, MODES, SERVE_MAX_K, SERVE_MAX_QUESTION_CHARS
 from ..errors import KzqaError
 from .service import Library, NotReady, TooLarge
 
 ASK_THREADS = max(2, 2 * (os.cpu_count() or 1))  # questions answered at once; the rest queue
-LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
        "form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
 DOCS_ASSETS = {"swagger-ui-bundle.js": "text/javascript; charset=utf-8", "swagger-ui.css": "text/css; charset=utf-8", "favicon.png": "image/png"}
@@ -173,9 +172,9 @@ def create_app(library: Library, loopback_only: bool = True) -> FastAPI:
 
     @app.get("/api/ask", summary="Answer a question (the JSON of `kzqa ask --json`)")
     async def api_ask(
-        q: str = Query(..., description=f"The question, in your own words (at most {service.MAX_QUESTION_CHARS} characters)"),
-        k: int = Query(3, description=f"Passages to return (1–{service.MAX_K})"),
-        mode: str = Query("hybrid", description="bm25, dense, hybrid or rerank"),
+        q: str = Query(..., description=f"The question, in your own words (at most {SERVE_MAX_QUESTION_CHARS} characters)"),
+        k: int = Query(3, description=f"Passages to return (1–{SERVE_MAX_K})"),
+        mode: str = Query(DEFAULT_MODE, description="bm25, dense, hybrid or rerank"),
         report: list[str] = Query([], description="The report (index name) to answer from; default: the first served"),
     ):
         return JSONResponse(await in_thread(service.answer, library, q, k, mode, report))
@@ -190,8 +189,8 @@ def create_app(library: Library, loopback_only: bool = True) -> FastAPI:
     )
     async def api_batch(
         request: Request,
-        k: int = Query(3, description=f"Passages per question (1–{service.MAX_K})"),
-        mode: str = Query("hybrid", description="bm25, dense, hybrid or rerank"),
+        k: int = Query(3, description=f"Passages per question (1–{SERVE_MAX_K})"),
+        mode: str = Query(DEFAULT_MODE, description="bm25, dense, hybrid or rerank"),
         report: list[str] = Query([], description="The report to answer from; default: the first served"),
         format: str = Query("json", description="json: a JSON list of rows; jsonl: one row a line, as `kzqa batch` writes"),
     ):
@@ -240,9 +239,9 @@ def create_app(library: Library, loopback_only: bool = True) -> FastAPI:
                 "reports": service.reports(library), "refresh": None}
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
-    async def home(q: str | None = None, k: str = "3", mode: str = "hybrid", report: str | None = None):
-        context = {"q": q or "", "k": k, "mode": mode, "modes": MODES, "max_q": service.MAX_QUESTION_CHARS,
-                   "max_k": service.MAX_K, "answer": None, "error": None, "examples": pages.EXAMPLES,
+    async def home(q: str | None = None, k: str = "3", mode: str = DEFAULT_MODE, report: str | None = None):
+        context = {"q": q or "", "k": k, "mode": mode, "modes": MODES, "max_q": SERVE_MAX_QUESTION_CHARS,
+                   "max_k": SERVE_MAX_K, "answer": None, "error": None, "examples": pages.EXAMPLES,
                    "ask_href": pages.ask_href, "options_open": k != "3" or mode != "hybrid",
                    "report_title": "the report", "report": None, "report_param": None, "toc": None, "reports": [],
                    "refresh": None, "permalink": None, "json_href": None}

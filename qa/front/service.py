@@ -20,9 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import IndexDamaged, KzqaError
+from ..settings import DEFAULT_MODE, SERVE_MAX_K, SERVE_MAX_QUESTION_CHARS, validate_mode, validate_question
 
-MAX_QUESTION_CHARS = 2_000
-MAX_K = 100
 MAX_BATCH_QUESTIONS = 100
 MAX_BODY_BYTES = 256 * 1024
 MAX_REF_CHARS = 300
@@ -191,26 +190,22 @@ class Library:
 
 
 def check_question(question: object) -> str:
-    from ..search.pipeline import validate_question
-
     if question is None:
         raise KzqaError("give a question (q)")
     if not isinstance(question, str):
         raise KzqaError("the question must be text")
-    if len(question) > MAX_QUESTION_CHARS:
-        raise TooLarge(f"the question is too long ({len(question)} characters; the limit is {MAX_QUESTION_CHARS})")
+    if len(question) > SERVE_MAX_QUESTION_CHARS:
+        raise TooLarge(f"the question is too long ({len(question)} characters; the limit is {SERVE_MAX_QUESTION_CHARS})")
     return validate_question(question)
 
 
 def check_k(k: object) -> int:
-    if not isinstance(k, int) or isinstance(k, bool) or not 1 <= k <= MAX_K:
-        raise KzqaError(f"k must be a whole number from 1 to {MAX_K} (got {k!r})")
+    if not isinstance(k, int) or isinstance(k, bool) or not 1 <= k <= SERVE_MAX_K:
+        raise KzqaError(f"k must be a whole number from 1 to {SERVE_MAX_K} (got {k!r})")
     return k
 
 
 def check_mode(mode: object) -> str:
-    from ..search.pipeline import validate_mode
-
     return validate_mode(mode)
 
 
@@ -225,7 +220,7 @@ def check_ref(ref: object) -> str:
 # ------------------------------------------------------------------ the calls
 
 
-def answer(library: Library, question: str, k: int = 3, mode: str = "hybrid", reports: Iterable[str] | None = None) -> dict:
+def answer(library: Library, question: str, k: int = 3, mode: str = DEFAULT_MODE, reports: Iterable[str] | None = None) -> dict:
     """The answer to one question as `kzqa ask --json` prints it: the one place answers come from.
 
     `reports` names the reports to answer from (default: the first served); several are searched
@@ -236,7 +231,7 @@ def answer(library: Library, question: str, k: int = 3, mode: str = "hybrid", re
     return library.searching(library.pick(reports)).ask(question, k=k, mode=mode).to_dict()
 
 
-def batch(library: Library, items: list, k: int = 3, mode: str = "hybrid", reports: Iterable[str] | None = None) -> list[dict]:
+def batch(library: Library, items: list, k: int = 3, mode: str = DEFAULT_MODE, reports: Iterable[str] | None = None) -> list[dict]:
     """`kzqa batch` rows for parsed items (qa.batch.BatchItem): the answer with its "id", or
     {"id", "line", "error"} for an item that cannot be read or answered."""
     k, mode = check_k(k), check_mode(mode)

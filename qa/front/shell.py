@@ -19,15 +19,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from ..errors import KzqaError
-
-FORMATS = ("text", "json", "markdown")
+from ..settings import DEFAULT_MODE, FORMATS, MAX_K, MODES
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..search.pipeline import Index
 
 PROMPT = "kzqa> "
 HISTORY_LENGTH = 1000
-MAX_K = 1000
 
 HELP = """\
 Type a question and press Enter. Commands:
@@ -61,7 +59,7 @@ class Shell:
         self,
         index: Index,
         k: int = 3,
-        mode: str = "hybrid",
+        mode: str = DEFAULT_MODE,
         fmt: str = "text",
         stdout: TextIO | None = None,
         stderr: TextIO | None = None,
@@ -69,7 +67,6 @@ class Shell:
         history_file: Path | None = None,
         load_reports: Callable[[object], Index] | None = None,
     ) -> None:
-        from ..search.pipeline import MODES
 
         self.index = index
         self.modes = tuple(MODES)
@@ -327,7 +324,7 @@ class Shell:
         return 1 if self.errors and not self.interactive else 0
 
 
-def run_shell(load: Callable[[], Index], k: int = 3, mode: str = "hybrid", fmt: str = "text",
+def run_shell(load: Callable[[], Index], k: int = 3, mode: str = DEFAULT_MODE, fmt: str = "text",
               load_reports: Callable[[object], Index] | None = None) -> int:
     """Load the index (with `load`), start the session, return its exit status."""
     shell = Shell(load(), k=k, mode=mode, fmt=fmt, load_reports=load_reports)

@@ -32,10 +32,6 @@ class IndexInfo:
     manifest: dict | None = None
     default: bool = False
 
-    @property
-    def folder(self) -> Path:  # the older name of `path`
-        return self.path
-
     def row(self) -> dict:
         m = self.manifest if isinstance(self.manifest, dict) else {}
         corpus = _get(m, "corpus", dict) or {}

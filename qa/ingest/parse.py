@@ -29,7 +29,9 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..document import Paragraph, Report, Section, Sentence, default_report_path, normalize_space, slugify
+from ..document import (
+    UNSTRUCTURED_NUMBER, Paragraph, Report, Section, Sentence, default_report_path, normalize_space, slugify,
+)
 from .names import country_name, fill_from_name
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -45,7 +47,6 @@ SENTENCE_SPLIT_RE = re.compile(r"(?<=[.?!])([\"”’)\]]*)\s{2,}")
 SENTENCE_SPLIT_SINGLE_RE = re.compile(r"(?<=[.?!])([\"”’)\]]*)\s+(?=[A-Z0-9“\"‘(])")
 DOUBLE_SPACED_RE = re.compile(r"[a-z0-9)][.?!][\"”’)\]]*  +[A-Z“\"]")
 SINGLE_SPACED_RE = re.compile(r"[a-z0-9)][.?!][\"”’)\]]* [A-Z“\"]")
-UNSTRUCTURED_NUMBER = "text"  # the citable label of text in a document with no section structure
 # Longer sentences are cut (the longest in the Kazakhstan 2011 report has 92 words; a chunk holds 120).
 MAX_SENTENCE_WORDS = 100
 # ESC sequences (CSI, OSC, DCS/SOS/PM/APC strings, two-byte escapes), C1 CSI/OSC, then any other

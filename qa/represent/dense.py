@@ -22,7 +22,6 @@ import numpy as np
 MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 MAX_SEQ_LENGTH = 256
 DIM = 384
-ONNX_FILE = "encoder.onnx"
 
 
 def model_dir() -> Path:

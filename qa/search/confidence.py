@@ -26,7 +26,6 @@ import numpy as np
 
 NOT_FOUND_MESSAGE = "The report does not appear to answer this."
 UNSURE_MESSAGE = "The report may not answer this; the closest it comes:"
-LEVELS = ("answer", "unsure", "none")
 
 CONFIDENCE_FEATURES = (
     "top", "margin", "top_cos", "top_late", "coverage", "coverage3", "unknown_words", "year_missing",

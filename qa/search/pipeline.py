@@ -1,17 +1,17 @@
-"""The library API: load an index once, ask it many questions. The CLI and the eval runner use
-exactly this. Each stage lives in its own module; `Index.analyse` runs them in order:
+"""The pipeline: a loaded index and the stages a question goes through (the CLI, the application
+layer and the eval runner all ask through `Index`; `qa.ask` is qa/facade.py). `Index.analyse` runs
+the stages in order:
 
-    question --qa/query.py--> Query (spelling corrected, the asking sentence, its profile)
-             --qa/retrieve.py--> every passage scored by several signals, fused (fitted weights)
-             --qa/select.py--> the sentences of the best passages scored (fitted model)
-             --qa/spans.py--> the short answer in the best sentence (fitted span ranker)
-             --qa/confidence.py--> a calibrated probability and the outcome: answer, unsure, none
+    question --search/query.py--> Query (spelling corrected, the asking sentence, its profile)
+             --search/retrieve.py--> every passage scored by several signals, fused (fitted weights)
+             --search/select.py--> the sentences of the best passages scored (fitted model)
+             --search/spans.py--> the short answer in the best sentence (fitted span ranker)
+             --search/confidence.py--> a calibrated probability and the outcome: answer, unsure, none
 """
 
 from __future__ import annotations
 
 import math
-import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,42 +33,11 @@ from .select import SENTENCE_FEATURES, SentenceSignals, select_columns, sentence
 from .spans import ScoredSentence, choose_answers, looks_like_person, ranked_spans, spans_of
 from ..index.read import StoredIndex
 from ..index.open import open_index
+from ..settings import DEFAULT_MODE, validate_k, validate_mode, validate_question
 
-MODES = ("bm25", "dense", "hybrid", "rerank")
-DEFAULT_MODE = "hybrid"
-MAX_QUESTION_CHARS = 10_000
 CANDIDATES = 10  # passages whose sentences compete for the answer (and that rerank reorders)
 MAX_ALTERNATIVES = 3
 SHORT_ANSWER_WORDS = 6  # a longer "short answer" that is most of its sentence is not given
-
-
-def validate_question(question: str) -> str:
-    if not isinstance(question, str):
-        raise KzqaError("the question must be text")
-    bad = next((i for i, ch in enumerate(question) if "\ud800" <= ch <= "\udfff"), None)
-    if bad is not None:  # a lone surrogate ("\ud800" in JSON): not text any encoder or output can take
-        raise KzqaError(f"the question is not valid text (a lone surrogate at character {bad + 1})")
-    # control characters (a terminal escape, a NUL) become spaces: they must never reach the output
-    q = " ".join("".join(" " if unicodedata.category(ch) == "Cc" else ch for ch in question).split())
-    if not q:
-        raise KzqaError("the question is empty")
-    if len(q) > MAX_QUESTION_CHARS:
-        raise KzqaError(f"the question is too long ({len(q)} characters; the limit is {MAX_QUESTION_CHARS})")
-    if not any(ch.isalnum() for ch in q):
-        raise KzqaError("the question has no words to search for")
-    return q
-
-
-def validate_k(k: int) -> int:
-    if not isinstance(k, int) or isinstance(k, bool) or k < 1:
-        raise KzqaError(f"k must be a positive whole number (got {k!r})")
-    return k
-
-
-def validate_mode(mode: str) -> str:
-    if mode not in MODES:
-        raise KzqaError(f"unknown mode {mode!r}; choose from {', '.join(MODES)}")
-    return mode
 
 
 @dataclass
@@ -393,53 +362,3 @@ class Index:
         return out[:MAX_ALTERNATIVES]
 
 
-_cache: dict[tuple, Index] = {}
-
-
-def report_names(reports: str | list[str] | tuple[str, ...], index_dir: str | Path | None = None) -> list[str]:
-    """The index names `reports` stands for: a list of names as given, or "all": every index of
-    the folder that can be read (what `kzqa list` shows, less unfinished or newer ones)."""
-    if isinstance(reports, str):
-        if reports != "all":
-            return [reports]
-        from ..index.format import FORMAT_VERSION
-        from ..index.listing import list_indexes
-
-        infos = list_indexes(index_dir, check=False)
-        names = [i.name for i in infos if isinstance(i.manifest, dict) and isinstance(i.manifest.get("format_version"), int)
-                 and i.manifest["format_version"] <= FORMAT_VERSION]
-        if not names:
-            raise KzqaError("no indexed reports to search; build them with: kzqa index FILE-OR-FOLDER")
-        return names
-    names = [str(n) for n in reports]
-    if not names:
-        raise KzqaError("no reports to search")
-    return names
-
-
-def load_index(
-    index_dir: str | Path | None = None,
-    name: str | None = None,
-    auto_build: bool = True,
-    reports: str | list[str] | None = None,
-) -> Index:
-    """Load (building on first use) and cache an index; `reports` (a list of index names, or
-    "all") loads several and searches them as one."""
-    names = report_names(reports, index_dir) if reports is not None else [name]
-    key = (str(index_dir) if index_dir else None, tuple(names))
-    if key not in _cache:
-        _cache[key] = Index.load_many(names, index_dir, auto_build=auto_build)
-    return _cache[key]
-
-
-def ask(
-    question: str,
-    k: int = 3,
-    mode: str = DEFAULT_MODE,
-    index_dir: str | Path | None = None,
-    name: str | None = None,
-    reports: str | list[str] | None = None,
-) -> Answer:
-    """Answer one question from the (cached) index: `qa.ask("how many prisoners were released")`;
-    `reports=["kazakhstan-2011", "kazakhstan-2023"]` (or "all") asks several reports at once."""
-    return load_index(index_dir, name, reports=reports).ask(question, k=k, mode=mode)

@@ -1,16 +1,17 @@
 """Stage 4b: retrieval: every passage scored by several signals, fused into one ranking.
 
 Signals (each over every passage, for one question):
-- `bm25`: BM25 of the passage for the question's words (spelling corrected, qa/query.py);
+- `bm25`: BM25 of the passage for the question's words (spelling corrected, qa/search/query.py);
 - `dense`: all-MiniLM-L6-v2 cosine of question and passage;
 - `dense_sentence`: the best MiniLM cosine of the question with one of the passage's sentences;
-- `late`: late interaction over MiniLM's token vectors (qa/late.py): each content word of the
+- `late`: late interaction over MiniLM's token vectors (qa/represent/late.py): each content word of the
   question meets its most similar word piece of a sentence, so "cops" can meet "police"; the best
   sentence of the passage counts.
 
 Fusion: each signal is min-max normalised over the passages and combined linearly with weights
-fitted on the original set and the user set's dev split (qa/model.py); `bm25` and `dense` modes
-use their own signals only. The older fixed fusions (convex, RRF) stay for the ablations.
+fitted on the original set and the user set's dev split (qa/search/scorers.py); `bm25` and `dense` modes
+use their own signals only. (0.1.0's fixed fusions, convex and RRF, are gone: eval/ablations.md
+has what they measured.)
 """
 
 from __future__ import annotations
@@ -21,16 +22,12 @@ import numpy as np
 
 from ..index.chunking import Chunk
 
-MODES = ("bm25", "dense", "hybrid")
 SIGNALS = ("bm25", "dense", "dense_sentence", "late")
 MODE_SIGNALS = {
     "bm25": ("bm25",),
     "dense": ("dense", "dense_sentence", "late"),
     "hybrid": SIGNALS,
 }
-FUSIONS = ("learned", "rrf", "convex")
-RRF_K = 60
-CONVEX_ALPHA = 0.5
 
 
 @dataclass
@@ -49,22 +46,6 @@ def minmax(scores: np.ndarray) -> np.ndarray:
     if hi - lo < 1e-12:
         return np.zeros_like(scores)
     return (scores - lo) / (hi - lo)
-
-
-def ranks_of(scores: np.ndarray) -> np.ndarray:
-    """1-based rank of every document (ties broken by document order)."""
-    order = np.argsort(-scores, kind="stable")
-    ranks = np.empty(len(scores), dtype=np.int64)
-    ranks[order] = np.arange(1, len(scores) + 1)
-    return ranks
-
-
-def rrf(score_lists: list[np.ndarray], k: int = RRF_K) -> np.ndarray:
-    return sum(1.0 / (k + ranks_of(s)) for s in score_lists)
-
-
-def convex(dense: np.ndarray, lexical: np.ndarray, alpha: float = CONVEX_ALPHA) -> np.ndarray:
-    return alpha * minmax(dense) + (1.0 - alpha) * minmax(lexical)
 
 
 def best_per_passage(sentence_scores: np.ndarray, sentence_passage: np.ndarray, n_passages: int, fill: float = -1.0) -> np.ndarray:

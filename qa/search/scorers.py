@@ -135,6 +135,3 @@ def shipped_span_model() -> LinearModel:
     return LinearModel.from_dict(_document()["span"])
 
 
-def model_info() -> dict:
-    """What the shipped models were fitted on, and their cross-validated figures."""
-    return {k: v for k, v in _document().items() if k not in ("modes", "span")}

@@ -161,7 +161,7 @@ def test_batch_and_shell_over_several_reports(corpus, tmp_path):
 
 def test_library_asks_several_reports(corpus, monkeypatch):
     import qa
-    from qa.search import pipeline as api
+    from qa import facade as api
 
     monkeypatch.setattr(api, "_cache", {})
     answer = qa.ask(CROSS[2][0], reports=["kazakhstan-2011", "algeria-2012"], index_dir=corpus["root"])
