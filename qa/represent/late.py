@@ -3,7 +3,7 @@ word piece of the question is matched with its most similar word piece of a sent
 sentence scores the mean of those best matches. A single sentence vector blurs a question into one
 point; here "cops" can meet "police" and "sacked" "dismissed" inside the sentence that says so.
 
-The sentences' token vectors are made when the index is built (qa/build.py) and kept as float16;
+The sentences' token vectors are made when the index is built (qa/index/write.py) and kept as float16;
 the question's come from the same network at query time (the ONNX export has a token output).
 Only content pieces are kept on either side: no [CLS]/[SEP], punctuation or stop words.
 """
@@ -14,13 +14,12 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from .encoder import ENCODER
 from .lexical import STOP_WORDS
 
 
 def _piece(i: int) -> str:
-    from .dense import load_tokenizer
-
-    return load_tokenizer().id_to_token(int(i)) or ""
+    return ENCODER.tokenizer().id_to_token(int(i)) or ""
 
 
 def content_positions(ids: Sequence[int]) -> list[int]:
@@ -29,10 +28,10 @@ def content_positions(ids: Sequence[int]) -> list[int]:
     keep = []
     for pos, i in enumerate(ids):
         piece = _piece(i)
-        if piece.startswith("[") or not piece:
+        if not piece or ENCODER.is_special(piece):
             continue
-        bare = piece[2:] if piece.startswith("##") else piece
-        if not bare.isalnum() or (not piece.startswith("##") and bare in STOP_WORDS):
+        bare, continues = ENCODER.word_of(piece)
+        if not bare.isalnum() or (not continues and bare in STOP_WORDS):
             continue
         keep.append(pos)
     return keep
@@ -42,7 +41,7 @@ def content_vectors(tokens: np.ndarray, ids: Sequence[int]) -> np.ndarray:
     """The rows of `tokens` for the content pieces (all pieces but [CLS]/[SEP] if none is one)."""
     keep = content_positions(ids)
     if not keep:
-        keep = [p for p, i in enumerate(ids) if not _piece(i).startswith("[")] or list(range(len(ids)))
+        keep = [p for p, i in enumerate(ids) if not ENCODER.is_special(_piece(i))] or list(range(len(ids)))
     return np.ascontiguousarray(tokens[keep], dtype=np.float32)
 
 

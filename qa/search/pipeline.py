@@ -185,11 +185,11 @@ class Index:
     @property
     def speller(self) -> Speller:
         if self._speller is None:
-            from ..represent.dense import is_whole_word
+            from ..represent.encoder import ENCODER
 
             vocab = self.lexical._vocab
             self._speller = Speller.from_texts(
-                lambda: (c.index_text for c in self.chunks), lambda w: any(t in vocab for t in self.lexical.query_tokens(w)), is_whole_word)
+                lambda: (c.index_text for c in self.chunks), lambda w: any(t in vocab for t in self.lexical.query_tokens(w)), ENCODER.is_whole_word)
         return self._speller
 
     # ------------------------------------------------------------ helpers the stages read
