@@ -132,8 +132,8 @@ def main() -> None:
     served = None
     url = args.url
     if url is None:
-        sys.path.insert(0, str(REPO / "tests"))
-        from servehelpers import Served
+        sys.path.insert(0, str(REPO / "devtools"))
+        from served import Served
         from qa.index.naming import default_index_root
 
         served = Served(os.environ.get("KZQA_INDEX_DIR") or default_index_root(), timeout=600)

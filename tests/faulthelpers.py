@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ctypes
 import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -97,3 +98,90 @@ def copy_root(src_root: Path, dst_root: Path, names=None) -> None:
 def encoder_file(root: Path) -> Path:
     (path,) = sorted((root / "models").rglob("*.onnx"))
     return path
+
+
+# ---------------------------------------------------------------- the fault suite's CLI helpers (tests/faults/)
+
+AMNESTY_Q = "how many prisoners were released in the amnesty"
+
+
+def run(args, env, input=None):
+    """kzqa through click's CliRunner, in this process."""
+    from click.testing import CliRunner
+
+    from qa.front.cli import cli
+
+    return CliRunner().invoke(cli, args, env=env, input=input, catch_exceptions=False)
+
+
+_drop_capabilities = drop_dac  # kzqa()'s drop_dac flag shadows the function's name
+
+
+def kzqa(args, env, input: bytes | None = None, timeout=300, drop_dac=False, argv_bytes=None):
+    """Run kzqa in a child process; returns CompletedProcess with bytes stdout/stderr."""
+    argv = [sys.executable, "-m", "qa.front.cli", *args]
+    if argv_bytes is not None:
+        argv = [os.fsencode(sys.executable), b"-m", b"qa.front.cli", *argv_bytes]
+    return subprocess.run(
+        argv, input=input, capture_output=True, env=env, timeout=timeout,
+        preexec_fn=_drop_capabilities if drop_dac else None,
+    )
+
+
+def assert_one_line_error(stderr: str | bytes, *parts: str) -> str:
+    if isinstance(stderr, bytes):
+        stderr = stderr.decode("utf-8", "replace")
+    assert "Traceback" not in stderr
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    errors = [line for line in lines if line.startswith("kzqa: error: ")]
+    assert len(errors) == 1, stderr
+    for part in parts:
+        assert part in errors[0], (part, errors[0])
+    return errors[0]
+
+
+def assert_usage_error(result, *parts):
+    assert result.exit_code == 2, result.output
+    assert "Usage:" in result.stderr and "Error:" in result.stderr
+    assert "Traceback" not in result.output
+    for part in parts:
+        assert part in result.stderr
+
+
+def copy_small(small, dst_root: Path, own_source: bool = False) -> dict:
+    """A private copy of the small index a test may damage: the index databases copied, the
+    90 MB encoder hard-linked (tests replace it, never write through it), the manifest
+    optionally pointed at a private copy of the source text."""
+    copy_root(small["root"], dst_root)
+    source = small["src"]
+    if own_source:
+        source = dst_root.parent / f"{dst_root.name}-ruritania.txt"
+        shutil.copy2(small["src"], source)
+        edit_manifest_db(dst_root / "rur.sqlite", lambda m: m["corpus"].update(source=str(source.resolve())))
+    env = {**os.environ, "KZQA_INDEX_DIR": str(dst_root), "NO_COLOR": "1"}
+    env.pop("KZQA_TEST_PAUSE_AT", None)
+    return {"root": dst_root, "db": dst_root / "rur.sqlite", "src": source, "env": env}
+
+
+def snapshot(c) -> dict[str, str]:
+    """Every file of the root with its content hash, but the encoder verification record (which
+    a reader may update)."""
+    return {k: v for k, v in tree_digest(c["root"]).items() if not k.endswith("verified.sqlite")}
+
+
+def files_of(root: Path) -> list[str]:
+    """Every path under the root but the encoder verification record (which a reader may write)."""
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.name != "verified.sqlite")
+
+
+def edit_manifest(c, edit) -> None:
+    edit_manifest_db(c["db"], edit)
+
+
+def ask_small(c, expect_rebuild=None):
+    r = run(["ask", AMNESTY_Q, "--index", "rur", "--json"], c["env"])
+    assert r.exit_code == 0, r.output
+    assert "Traceback" not in r.output
+    if expect_rebuild is not None:
+        assert ("rebuilding" in r.stderr) == expect_rebuild, r.stderr
+    return json.loads(r.stdout), r.stderr

@@ -20,7 +20,7 @@ from click.testing import CliRunner
 from fakereport import ruritania
 from faulthelpers import link_index
 from qa.front.cli import cli
-from servehelpers import Served
+from served import Served
 
 REPO = Path(__file__).resolve().parents[2]
 

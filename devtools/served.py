@@ -1,4 +1,4 @@
-"""A real `kzqa serve` for the tests: started as a process on a free loopback port (`--port 0`),
+"""A real `kzqa serve` for the tests (tests/front/) and the load benchmark (benchmarks/bench_serve.py): started as a process on a free loopback port (`--port 0`),
 waited for until /healthz says ready, stopped with Ctrl-C (SIGINT) as a person would."""
 
 from __future__ import annotations

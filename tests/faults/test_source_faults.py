@@ -1,0 +1,71 @@
+"""Report files `kzqa index FILE` cannot use (empty, binary, a PDF without text, encrypted): a
+one-line error, nothing built.
+
+Part of the fault suite (tests/faults/; its conventions are in tests/faults/conftest.py).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from faulthelpers import assert_one_line_error, run
+
+
+# ================================================================ report files for `kzqa index FILE`
+
+def _file(path: Path, data: bytes) -> Path:
+    path.write_bytes(data)
+    return path
+
+
+def _pdf_without_text(path: Path) -> Path:
+    from reportlab.pdfgen import canvas
+
+    c = canvas.Canvas(str(path))
+    c.rect(100, 100, 200, 200, fill=1)  # a picture, no text (like a scan)
+    c.showPage()
+    c.save()
+    return path
+
+
+def _encrypted_pdf(path: Path) -> Path:
+    from reportlab.lib import pdfencrypt
+    from reportlab.pdfgen import canvas
+
+    c = canvas.Canvas(str(path), encrypt=pdfencrypt.StandardEncryption("secret", ownerPassword="owner"))
+    c.drawString(72, 720, "Section 1. Respect for the Integrity of the Person")
+    c.showPage()
+    c.save()
+    return path
+
+
+@pytest.mark.parametrize(
+    "make, parts",
+    [
+        (lambda p: p / "missing.txt", ["no such file"]),
+        (lambda p: p, ["is a folder"]),
+        (lambda p: _file(p / "empty.txt", b""), ["the file is empty"]),
+        (lambda p: _file(p / "blank.txt", b"\n \n\t\n"), ["the file is empty"]),
+        (lambda p: _file(p / "bin.dat", bytes(range(256)) * 8), ["looks like a binary file"]),
+        (lambda p: _file(p / "latin1.txt", "Section 1. Café société".encode("latin-1")), ["not UTF-8 text", "offset 14"]),
+        (lambda p: _file(p / "digits.txt", b"123 456 ... --- 789\n"), ["has no words"]),
+        (lambda p: _file(p / "broken.pdf", b"%PDF-1.4\n" + bytes(range(256)) * 20), ["cannot read this PDF"]),
+        (lambda p: _file(p / "truncated.pdf", b"%PDF-1.7\n"), ["cannot read this PDF"]),
+        (lambda p: _pdf_without_text(p / "scan.pdf"), ["no extractable text"]),
+        (lambda p: _encrypted_pdf(p / "locked.pdf"), ["the PDF is encrypted"]),
+        (lambda p: Path("/dev/null"), ["not a regular file"]),
+    ],
+    ids=["missing", "folder", "empty", "blank", "binary", "latin-1", "no-words", "broken-pdf", "truncated-pdf",
+         "scanned-pdf", "encrypted-pdf", "device"],
+)
+def test_s_unusable_report_files(tmp_path, make, parts):
+    root = tmp_path / "root"
+    env = {"KZQA_INDEX_DIR": str(root), "NO_COLOR": "1"}
+    target = make(tmp_path)
+    r = run(["index", str(target), "--name", "other"], env)
+    assert r.exit_code == 1, r.output
+    assert r.stdout == ""
+    assert_one_line_error(r.stderr, *parts)
+    assert not root.exists() or not list(root.iterdir())  # nothing made
