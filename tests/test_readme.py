@@ -92,3 +92,17 @@ def test_docs_name_no_absolute_path_of_one_machine():
     for doc in (REPO / "README.md", REPO / "eval" / "README.md"):
         text = doc.read_text(encoding="utf-8")
         assert not re.search(r"(^|[ (`\"])/(work|root|home)/", text, flags=re.M), doc
+
+
+def test_module_map_names_every_module_and_only_real_ones():
+    """README's module map (the table under *How it works*) matches the package: every module of
+    qa/ is named, and every path it names exists."""
+    table = README[README.index("| module | stage |"):]
+    table = table[: table.index("\n\n")]
+    named = set(re.findall(r"`((?:qa|training)/[\w/]*(?:\.py|/))`", table))
+    for path in named:
+        assert (REPO / path).exists(), path
+    modules = {str(p.relative_to(REPO)) for p in (REPO / "qa").rglob("*.py") if p.name != "__init__.py" or p.parent.name == "qa"}
+    folders = {str(p.relative_to(REPO)) + "/" for p in (REPO / "qa").iterdir() if p.is_dir() and (p / "__init__.py").exists()}
+    assert modules - named == set()
+    assert {f for f in folders if f not in named} == set()
