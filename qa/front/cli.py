@@ -387,27 +387,10 @@ class FolderProgress:
             self._bar = None
 
 
-def _free_name(path: Path, taken: set[str]) -> str:
-    """The index name of a folder's report: its country and year, else its file's name, else the
-    first of country-year-2, -3, ... that is not `taken`."""
-    from ..index.naming import derived_name
-    from ..document import slugify
-
-    derived = derived_name(path)
-    for name in (derived, slugify(path.stem)):
-        if name not in taken:
-            return name
-    k = 2
-    while f"{derived}-{k}" in taken:
-        k += 1
-    return f"{derived}-{k}"
-
-
 def _index_folder(folder: Path, index_dir, rebuild: bool) -> None:
     """Index every report file of a folder under its country-and-year name; a file that cannot be
     indexed is reported and the others go on (exit status 1 if any failed)."""
-    from ..index.naming import report_files
-    from ..index.naming import DEFAULT_NAME
+    from ..index.naming import DEFAULT_NAME, free_name, report_files
     from ..index.write import build_index
 
     files = report_files(folder)
@@ -419,7 +402,7 @@ def _index_folder(folder: Path, index_dir, rebuild: bool) -> None:
     try:
         for n, path in enumerate(files, 1):
             try:
-                name = None if _is_shipped(path) else _free_name(path, taken | {DEFAULT_NAME})
+                name = None if _is_shipped(path) else free_name(path, taken | {DEFAULT_NAME})
                 taken.add(name or DEFAULT_NAME)
                 results.append(build_index(path, index_dir, name, rebuild=rebuild, progress=progress.report(n, name or DEFAULT_NAME), notify=_notify))
             except KzqaError as exc:
@@ -677,17 +660,16 @@ def show_cmd(ref, fmt, index_dir, index_name):
       kzqa show "Internet Freedom"
       kzqa show p5 --format markdown
     """
-    from ..search.outline import show
     from .render import render_excerpt, use_color
+    from .service import excerpt
 
     text = " ".join(ref)
     if index_name is None:  # a passage id from a several-report answer names its report: "kazakhstan-2023:1.c/..."
         index_name, text = _report_prefix(index_dir, text)
     index = _load(index_dir, index_name)
-    _, report, chunks, text = index.report_of(text)
-    excerpt = show(report, chunks, text)
+    shown, report = excerpt(index, text)
     color = use_color(sys.stdout.isatty())
-    write_stdout(render_excerpt(excerpt, fmt or "text", color=color, report_title=report.title), color=color)
+    write_stdout(render_excerpt(shown, fmt or "text", color=color, report_title=report.title), color=color)
 
 
 def _report_prefix(index_dir, ref: str) -> tuple[str | None, str]:

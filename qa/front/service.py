@@ -282,6 +282,15 @@ def batch_items(data: bytes, content_type: str = "") -> list:
     return parse_batch_bytes(data)
 
 
+def excerpt(index, ref: str):
+    """(the excerpt REF points to, its report) in an open Index: a reference to one report of
+    several names it first ('kazakhstan-2023:1.c'). What `kzqa show` and the shell's :show print."""
+    from ..search.outline import show as show_ref
+
+    _, report, chunks, rest = index.report_of(ref)
+    return show_ref(report, chunks, rest), report
+
+
 def show(library: Library, ref: str, report: str | None = None) -> dict:
     """What `kzqa show REF --format json` prints: the subsection, section, heading or page."""
     from ..search.outline import show as show_ref

@@ -206,13 +206,12 @@ class Shell:
         return 2 if self.out.isatty() else None  # readable on a screen, one line a result in a pipe
 
     def show(self, ref: str) -> None:
-        from ..search.outline import show
         from .render import render_excerpt
+        from .service import excerpt
 
         if not ref:
             raise ShellError(":show needs a reference: a passage id, a section (1.c), a heading or a page (p5)")
-        _, report, chunks, ref = self.index.report_of(ref)
-        ex = show(report, chunks, ref)
+        ex, report = excerpt(self.index, ref)
         self.say(render_excerpt(ex, self.fmt, color=self.color, report_title=report.title, indent=self._indent()), gap=True)
 
     def ask(self, question: str) -> None:

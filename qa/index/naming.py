@@ -114,3 +114,18 @@ def derived_name(path: Path) -> str:
     if report.structured and report.country:
         return slugify(f"{report.country} {report.year}" if report.year else report.country)[:MAX_NAME_LENGTH]
     return slugify(path.stem)[:MAX_NAME_LENGTH]
+
+
+def free_name(path: Path, taken: set[str]) -> str:
+    """The index name of a folder's report: its country and year, else its file's name, else the
+    first of country-year-2, -3, ... that is not `taken`."""
+    from ..document import slugify
+
+    derived = derived_name(path)
+    for name in (derived, slugify(path.stem)):
+        if name not in taken:
+            return name
+    k = 2
+    while f"{derived}-{k}" in taken:
+        k += 1
+    return f"{derived}-{k}"

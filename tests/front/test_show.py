@@ -286,7 +286,8 @@ def test_readme_tour_show_and_toc_output_is_real(cli_env):
 
 
 def test_every_section_and_page_renders_in_every_format(index):
-    from qa.front.render import FORMATS, render_excerpt
+    from qa.front.render import render_excerpt
+    from qa.settings import FORMATS
 
     refs = [s.id for s in index.report.sections] + [f"p{n}" for n in range(1, index.report.page_count + 1)]
     for ref in refs:
