@@ -58,7 +58,7 @@ class Report:
     structured: bool = True
     country: str | None = None  # "Kazakhstan", "Côte d’Ivoire": from the title lines or running headers
     year: int | None = None  # the year reported on: "...Practices for 2011", "2023 Human Rights Report"
-    layout: str = "pdf-text"  # qa/layouts.py: pdf-text, pdf-wrapped, web
+    layout: str = "pdf-text"  # qa/ingest/layouts.py: pdf-text, pdf-wrapped, web
 
     @property
     def paged(self) -> bool:

@@ -3,16 +3,16 @@
 For one retrieval mode, in order, each stage fitted on the items of the previous one's output:
   1. passage fusion (logistic regression: is this passage relevant?) over the mode's signals;
   2. the answer sentence (logistic regression: does this sentence hold the answer?) over
-     qa/select.py's features of the candidates that stage 1 puts in the pool;
-  3. confidence (logistic regression: is the chosen sentence right?) over qa/confidence.py's
+     qa/search/select.py's features of the candidates that stage 1 puts in the pool;
+  3. confidence (logistic regression: is the chosen sentence right?) over qa/search/confidence.py's
      features, then a logistic curve (Platt) from its scores to a probability;
   4. the two thresholds of the outcome (answer / unsure / none), on the user set's dev items.
-And, for every mode, the short-answer span ranker (qa/spans.py) on the gold sentences.
+And, for every mode, the short-answer span ranker (qa/search/spans.py) on the gold sentences.
 
 Cross-fitting: items are split into K folds (grouped by item); the features of a fold's items for
 stage n+1 come from stage-n models fitted without that fold, so every figure printed and the data
 the calibration sees are out-of-fold, as they would be for a new question. The shipped models are
-then fitted on all the items. Only `original` and `user-dev` items are ever used (qa/evalset.py:
+then fitted on all the items. Only `original` and `user-dev` items are ever used (qa/evaluation/evalset.py:
 load_fit_items refuses the test split).
 """
 

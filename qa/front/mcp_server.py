@@ -1,6 +1,6 @@
 """`kzqa mcp`: a Model Context Protocol server on stdin/stdout (the `mcp` SDK), so that an AI
 assistant can answer from the report with page citations. Four read-only tools over the same
-calls as the HTTP API (qa/service.py), each returning the JSON of the matching kzqa command:
+calls as the HTTP API (qa/front/service.py), each returning the JSON of the matching kzqa command:
 
     ask(question, k=3, report=None)   `kzqa ask --json`: the short answer, its sentence and page,
                                       the cited passages (section, headings, pages)

@@ -1,6 +1,6 @@
-"""`kzqa serve`: the HTTP API and the web page, an ASGI app (FastAPI) over qa/service.py, served
+"""`kzqa serve`: the HTTP API and the web page, an ASGI app (FastAPI) over qa/front/service.py, served
 by uvicorn. Each route calls the same function the MCP server calls, and returns the JSON the
-CLI prints; the web page renders that JSON (qa/pages.py, qa/web/).
+CLI prints; the web page renders that JSON (qa/front/pages.py, qa/web/).
 
     GET  /                    the web page; /?q=QUESTION is the permalink of an answer
     GET  /show/{ref}          a citation's subsection (or a section, heading, page) as a page

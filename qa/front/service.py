@@ -3,9 +3,9 @@ calls both front ends make (ask, batch, show, toc, reports), each returning the 
 prints (`kzqa ask --json`, a `kzqa batch` row, `kzqa show --format json`, `kzqa toc --format
 json`, a `kzqa list --json` row).
 
-No web framework here: the HTTP app (qa/server.py) and the MCP server (qa/mcp_server.py) are thin
+No web framework here: the HTTP app (qa/front/server.py) and the MCP server (qa/front/mcp_server.py) are thin
 layers over this module. `answer()` is the one place an answer comes from: it picks the report(s)
-and asks, several reports searched as one (qa/corpus.py).
+and asks, several reports searched as one (qa/index/corpus.py).
 
 Requests are bounded here, for both front ends: question length, k, batch size and body size.
 """
@@ -62,7 +62,7 @@ class Slot:
 
     name: str
     state: str = "loading"  # loading | building | ready | failed
-    index: object | None = None  # qa.api.Index once ready
+    index: object | None = None  # qa.search.pipeline.Index once ready
     error: str | None = None
     listing: dict | None = None  # its `kzqa list --json` row, read once it is ready
 

@@ -1,4 +1,4 @@
-"""Stage 2: Report -> Chunks. Every chunk lies inside one heading's own text, never ends
+"""Report -> Chunks. Every chunk lies inside one heading's own text, never ends
 mid-sentence, and fits the embedding model's input window with its heading path prepended."""
 
 from __future__ import annotations

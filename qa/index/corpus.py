@@ -3,7 +3,7 @@
 One question over many reports must rank passages of all of them on one scale. The union is
 made of what each index stores, concatenated: the chunks (their ids prefixed by the report's
 name, `kazakhstan-2023:1.c/prison-and-detention-center-conditions/4`, so they stay unique), the
-chunk and sentence vectors, the token vectors (offsets shifted), the tokens. qa/api.py's `Index`
+chunk and sentence vectors, the token vectors (offsets shifted), the tokens. qa/search/pipeline.py's `Index`
 is then built over the union exactly as over one report, so BM25's statistics (IDF, average
 length) are those of the union, every dense score is a cosine of the same model, the min-max
 normalisation and the fitted scorers see all the passages at once, and the stages run unchanged.

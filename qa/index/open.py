@@ -33,13 +33,6 @@ def _stderr(msg: str) -> None:
     print(f"kzqa: {msg}", file=sys.stderr)
 
 
-def build_index(*args, **kwargs):
-    """See qa.build.build_index (kept here for callers that import it from the store)."""
-    from .write import build_index as build
-
-    return build(*args, **kwargs)
-
-
 def open_index(
     index_dir: str | Path | None = None,
     name: str | None = None,

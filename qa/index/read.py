@@ -227,7 +227,7 @@ class StoredIndex:
     vectors: np.ndarray
     sentence_vectors: np.ndarray
     encoder: object = None  # models.EncoderFile: the verified encoder file, held open
-    token_vectors: np.ndarray | None = None  # float16, every sentence's content pieces (qa/late.py)
+    token_vectors: np.ndarray | None = None  # float16, every sentence's content pieces (qa/represent/late.py)
     token_offsets: np.ndarray | None = None  # int64, sentence i's pieces are [offsets[i], offsets[i + 1])
 
     @property

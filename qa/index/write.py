@@ -14,6 +14,9 @@ tests can kill a build, or change its source file, at a known point. Stages, in 
 write lock held, nothing written), embed (after the first batch of vectors), export (vectors done,
 the encoder file about to be made or reused), write (the new rows half written, not committed),
 commit (every row written, the transaction not yet committed), done (committed).
+
+Why one file of ~520 lines: the build is one transaction (lock, interrupts, the writes, the
+tidying of what a killed build left); split, its steps would share the open transaction's state.
 """
 
 from __future__ import annotations
@@ -477,7 +480,7 @@ def _write(w: _Writer, loc: IndexLocation, report, src_path, kind, digest, param
 
 
 def _token_vectors(sentences: list[str], hashes: list[str], cache: dict[str, np.ndarray], encoder, progress) -> tuple[np.ndarray, np.ndarray]:
-    """Every sentence's content-piece vectors, packed (qa/late.py); unchanged sentences keep the
+    """Every sentence's content-piece vectors, packed (qa/represent/late.py); unchanged sentences keep the
     previous build's, the rest are computed (loading the model only if some are new)."""
     from ..represent.dense import ReferenceEncoder
     from ..represent.late import content_vectors, pack

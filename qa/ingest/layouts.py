@@ -1,5 +1,5 @@
-"""Stage 1a: which layout a report's text is in, and its lines as blocks (headings and paragraphs)
-that qa/report.py builds the section tree from.
+"""Which layout a report's text is in, and its lines as blocks (headings and paragraphs)
+that qa/ingest/parse.py builds the section tree from.
 
 The *Country Reports on Human Rights Practices* reach users in three layouts, detected from the
 text (never configured):
@@ -19,6 +19,9 @@ text (never configured):
 Page furniture is recognised the same way in every layout; a text has printed pages only when
 it shows them (running headers, footers after the first page, form feeds of a PDF, or the
 State Department extraction's page-opening space): otherwise no page is invented.
+
+Why one file of ~560 lines: the three layouts share the line and block types and the detection
+that chooses between them; each layout's rules are a section of this file.
 """
 
 from __future__ import annotations

@@ -1,12 +1,12 @@
-"""Stage 1: report text -> a tree of headed sections whose paragraphs and sentences know their page.
+"""Report text -> a tree of headed sections whose paragraphs and sentences know their page.
 
 The text is a *Country Reports on Human Rights Practices* chapter in any of the series' layouts
-(qa/layouts.py says which, and gives its lines as heading and paragraph blocks): the text of a
+(qa/ingest/layouts.py says which, and gives its lines as heading and paragraph blocks): the text of a
 PDF with its page furniture, the hard-wrapped text of a later PDF with the page numbers stripped,
 or the web page as text or Markdown. Nothing here is specific to one country or year: the
 country and year are whatever the title lines, running headers and footers say, and every
 chapter has the same scheme (Executive Summary, "Section N." with lettered subsections,
-stand-alone and run-in headings), whose titles changed over the years (qa/series.py).
+stand-alone and run-in headings), whose titles changed over the years (qa/ingest/series.py).
 
 Pages: a form feed (how sources.py joins a PDF's pages) starts a page; running headers give the
 printed number; in the State Department's own text extraction (recognised by its footers) a line
@@ -205,7 +205,7 @@ def _runin_heading(paragraph_text: str, single_spaced: bool = False) -> str | No
 def parse_report(text: str, fallback_title: str = "REPORT", paged: bool | None = None) -> Report:
     """Parse report text into a flat, document-ordered list of Sections (each with its heading path).
 
-    The layout is detected (qa/layouts.py). `paged` says whether the source has printed pages
+    The layout is detected (qa/ingest/layouts.py). `paged` says whether the source has printed pages
     (a PDF does, whatever its text shows); by default, whether the text shows any. A document
     without the report's section scheme ("Section N." headings or an executive summary) still
     parses: its paragraphs go under one heading, numbered UNSTRUCTURED_NUMBER, with any

@@ -6,7 +6,7 @@ Section 3 was "Respect for Political Rights: The Right of Citizens to Change The
 until 2016 and "Freedom to Participate in the Political Process" after; worker rights were
 Section 6 until 2007 and Section 7 since; "Torture and Other Cruel, Inhuman, or Degrading
 Treatment or Punishment" gained ", and Other Related Abuses" in 2023. The parser
-(qa/report.py, qa/layouts.py) does not need these titles to find headings marked as such
+(qa/ingest/parse.py, qa/ingest/layouts.py) does not need these titles to find headings marked as such
 ("Section 3.", "c.", "####"); it uses them where the text alone leaves a doubt: to join a
 heading wrapped over several lines, to know that a heading is complete, to recognise a
 heading printed without its marker, and to accept a run-in heading written in sentence case

@@ -1,4 +1,4 @@
-"""Stage 3a: the lexical side: a tokeniser that keeps numbers whole, and BM25 over chunks.
+"""The lexical side: a tokeniser that keeps numbers whole, and BM25 over chunks.
 
 IDF: rank_bm25's BM25Okapi floors the IDF of any term found in more than half the documents to
 epsilon * mean IDF, and gives 0 to a term in exactly half. On a corpus of ~150 chunks that

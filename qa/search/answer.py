@@ -1,9 +1,9 @@
-"""Stage 5: the answer a person reads: the answering sentence, the short answer, other answers
+"""The answer a person reads: the answering sentence, the short answer, other answers
 where the report gives several, the confidence and which of three things kzqa says (an answer;
 "unsure" with the closest sentence; "not in the report"). The dataclasses that leave the library.
 
-How each part is found lives in its own module: the sentence (qa/select.py), the short answer
-(qa/spans.py), the confidence (qa/confidence.py); qa/api.py runs them in order.
+How each part is found lives in its own module: the sentence (qa/search/select.py), the short answer
+(qa/search/spans.py), the confidence (qa/search/confidence.py); qa/search/pipeline.py runs them in order.
 """
 
 from __future__ import annotations

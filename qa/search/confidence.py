@@ -1,9 +1,9 @@
-"""Stage 5c: how sure kzqa is, and which of three things it says.
+"""How sure kzqa is, and which of three things it says.
 
 `answer.confidence` is a calibrated probability that the answering sentence is right: a linear
 model over signals that survive rewording (below) gives a score, and a logistic curve (Platt
 scaling) fitted on cross-validated scores of the eval sets' fitting items (original + user dev)
-maps it to a probability (qa/model.py). Two thresholds on it, chosen on the same items, give the outcome:
+maps it to a probability (qa/search/scorers.py). Two thresholds on it, chosen on the same items, give the outcome:
 
 - `answer`: the answer, plainly;
 - `unsure`: "The report may not answer this; the closest it comes:" and the sentence;

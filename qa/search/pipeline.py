@@ -75,7 +75,7 @@ class Index:
         self.chunks: list[Chunk] = stored.chunks
         self.report: Report = stored.report  # with several reports: the first (see `reports`)
         self.manifest = stored.manifest.data
-        # the reports searched: one, or several as one (qa/corpus.py: their union, ids prefixed)
+        # the reports searched: one, or several as one (qa/index/corpus.py: their union, ids prefixed)
         self.members: list[StoredIndex] = list(getattr(stored, "members", None) or [stored])
         self.report_names: list[str] = [m.manifest.data["name"] for m in self.members]
         self.reports: dict[str, Report] = {n: m.report for n, m in zip(self.report_names, self.members)}
@@ -120,7 +120,7 @@ class Index:
 
     @classmethod
     def union(cls, stored: list[StoredIndex], models: dict[str, ModeModel] | None = None) -> Index:
-        """One Index over several loaded reports, ranked on one scale (qa/corpus.py); a single
+        """One Index over several loaded reports, ranked on one scale (qa/index/corpus.py); a single
         report gives the plain Index of that report, with its own passage ids."""
         if len(stored) == 1:
             return cls(stored[0], models)

@@ -1,4 +1,4 @@
-"""Stage 4a: the question as the pipeline reads it: misspellings corrected against the report's own
+"""The question as the pipeline reads it: misspellings corrected against the report's own
 vocabulary, and what the question asks for (a count, a date, a name, a reason...).
 
 Spelling: a query word the report never uses (its stem is not in the index), that is not a common

@@ -1,4 +1,4 @@
-"""Stage 4b: retrieval: every passage scored by several signals, fused into one ranking.
+"""Retrieval: every passage scored by several signals, fused into one ranking.
 
 Signals (each over every passage, for one question):
 - `bm25`: BM25 of the passage for the question's words (spelling corrected, qa/search/query.py);

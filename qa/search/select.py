@@ -1,6 +1,6 @@
-"""Stage 5a: which sentence answers. Every sentence of the best passages is a candidate; generic
+"""Which sentence answers. Every sentence of the best passages is a candidate; generic
 features describe how it meets the question, and a linear model fitted on the eval sets (never
-their test split) scores it (qa/model.py). (The neighbouring sentences' scores were tried as
+their test split) scores it (qa/search/scorers.py). (The neighbouring sentences' scores were tried as
 features, for answers in the sentence after the one that echoes the question: no change on dev,
 so they are not used; training/ablate.py.)
 

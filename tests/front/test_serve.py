@@ -176,7 +176,7 @@ def test_too_large_is_413(http):
 
 
 def test_no_file_is_read_by_a_path_from_a_request(http):
-    for path in ("/static/../qa/server.py", "/static/%2e%2e%2fserver.py", "/static/..%2F..%2Fpyproject.toml",
+    for path in ("/static/../qa/front/server.py", "/static/%2e%2e%2fserver.py", "/static/..%2F..%2Fpyproject.toml",
                  "/docs-assets/..%2Fcore.py", "/static/kzqa.css/../../../README.md"):
         assert error_of(http.get(path), 404).startswith("no such "), path
     # references are looked up in the loaded report, never on disk
