@@ -35,7 +35,7 @@ __all__ = [
 
 _LAZY = {
     "Answer": "search.answer",
-    "Candidate": "search.answer",
+    "Candidate": "search.spans",
     "Passage": "search.answer",
     "Chunk": "index.chunking",
     "Hit": "search.retrieve",

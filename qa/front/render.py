@@ -9,7 +9,9 @@ import re
 import textwrap
 from typing import TYPE_CHECKING
 
-from ..search.answer import NOT_FOUND_MESSAGE, UNSURE_MESSAGE, Answer, Candidate, Passage
+from ..search.answer import Answer, Passage
+from ..search.confidence import NOT_FOUND_MESSAGE, UNSURE_MESSAGE
+from ..search.spans import Candidate
 from ..index.chunking import short_heading
 from ..document import UNSTRUCTURED_NUMBER
 

@@ -11,13 +11,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 
 from .confidence import NOT_FOUND_MESSAGE, UNSURE_MESSAGE
-from .query import QUESTION_TYPES, QuestionProfile, profile_question, question_type
-from .spans import Candidate, ScoredSentence, choose_answers, extract_spans, spans_of
-
-__all__ = [
-    "Answer", "Candidate", "NOT_FOUND_MESSAGE", "Passage", "QUESTION_TYPES", "QuestionProfile", "ScoredSentence",
-    "UNSURE_MESSAGE", "choose_answers", "extract_spans", "profile_question", "question_type", "spans_of",
-]
+from .spans import Candidate
 
 
 @dataclass

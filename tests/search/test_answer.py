@@ -6,7 +6,9 @@ import json
 import numpy as np
 import pytest
 
-from qa.search.answer import NOT_FOUND_MESSAGE, UNSURE_MESSAGE, extract_spans, question_type
+from qa.search.confidence import NOT_FOUND_MESSAGE, UNSURE_MESSAGE
+from qa.search.query import question_type
+from qa.search.spans import extract_spans
 from qa.search.scorers import shipped_span_model
 from qa.search.query import profile_question
 from qa.front.render import answer_markdown, answer_text
