@@ -27,7 +27,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from qa.search.pipeline import Index  # noqa: E402
-from qa.search.confidence import CONFIDENCE_FEATURES, LEXICAL_CONFIDENCE_FEATURES  # noqa: E402
+from qa.search.confidence import CONFIDENCE_FEATURES, LEXICAL_CONFIDENCE_FEATURES, PLAIN_CONFIDENCE_FEATURES  # noqa: E402
+from qa.search.pipeline import READ_FEATURES  # noqa: E402
 from qa.evaluation.evalset import EvalItem  # noqa: E402
 from qa.evaluation.evaluate import contains_answer, relevant_chunks, short_answer_correct  # noqa: E402
 from qa.search.scorers import Calibration, LinearModel, ModeModel  # noqa: E402
@@ -98,11 +99,13 @@ def fit_mode(
     sentence_names: tuple[str, ...] | None = None,
     confidence_names: tuple[str, ...] | None = None,
     log=print,
+    readers=None,
 ) -> ModeFit:
     """Fit the passage, sentence and confidence stages of `mode` with cross-fitting."""
     retrieval = "hybrid" if mode == "rerank" else mode
     sentence_names = sentence_names or (LEXICAL_SENTENCE_FEATURES if retrieval == "bm25" else SENTENCE_FEATURES)
-    confidence_names = confidence_names or (LEXICAL_CONFIDENCE_FEATURES if retrieval == "bm25" else CONFIDENCE_FEATURES)
+    confidence_names = confidence_names or (LEXICAL_CONFIDENCE_FEATURES if retrieval == "bm25" else
+                                            CONFIDENCE_FEATURES if readers is not None else PLAIN_CONFIDENCE_FEATURES)
     fold = folds_of(items)
     queries = {it.id: index.understand(it.question) for it in items}
     normalised = [normalize_space(s.text) for s in index.sentences]
@@ -149,11 +152,31 @@ def fit_mode(
     answerable_ids = {it.id for it in items if it.answerable}
     fold_sentence = {f: sentence_model({i for i in answerable_ids if fold[i] != f}) for f in range(FOLDS)}
 
-    # stage 3: confidence rows from out-of-fold passage and sentence models
+    # stage 2b: which sentence the reader's readings point to, over the sentences it read
+    read_names = READ_FEATURES
+    fold_read = {f: None for f in range(FOLDS)}
+    if readers is not None and retrieval != "bm25":
+        read_rows, read_labels = {}, {}
+        for it in items:
+            f = fold[it.id]
+            a = index.analyse(queries[it.id], mode, ModeModel(passage=fold_passage[f], sentence=fold_sentence[f]), stop_after="read",
+                              reader=readers(it))
+            if a.read_rows is not None and it.answerable:
+                read_rows[it.id] = a.read_rows
+                read_labels[it.id] = np.array([s in gold[it.id] for s in a.read_sids])
+
+        def read_model(train_ids: set[str]) -> LinearModel:
+            chosen = sorted(i for i in train_ids if i in read_rows)
+            return fit_linear(np.concatenate([read_rows[i] for i in chosen]), np.concatenate([read_labels[i] for i in chosen]), read_names)
+
+        fold_read = {f: read_model({i for i in answerable_ids if fold[i] != f}) for f in range(FOLDS)}
+
+    # stage 3: confidence rows from out-of-fold passage, sentence and read models
     conf_rows, conf_labels, chosen_ok = {}, {}, {}
     for it in items:
         f = fold[it.id]
-        a = index.analyse(queries[it.id], mode, ModeModel(passage=fold_passage[f], sentence=fold_sentence[f]))
+        a = index.analyse(queries[it.id], mode, ModeModel(passage=fold_passage[f], sentence=fold_sentence[f], read=fold_read[f]),
+                          reader=readers(it) if readers is not None else None)
         sid = a.best_sid
         ok = bool(it.answerable and sid is not None and contains_answer(index.sentences[sid].text, it.answers))
         chosen_ok[it.id] = ok
@@ -188,6 +211,7 @@ def fit_mode(
     model = ModeModel(
         passage=passage_model(set(ids)),
         sentence=sentence_model(answerable_ids),
+        read=read_model(answerable_ids) if fold_read[0] is not None else None,
         confidence=confidence_model(set(ids)),
         calibration=calibration,
         answer_threshold=answer_t,

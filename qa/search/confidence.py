@@ -9,7 +9,8 @@ maps it to a probability (qa/search/scorers.py). Two thresholds on it, chosen on
 - `unsure`: "The report may not answer this; the closest it comes:" and the sentence;
 - `none`: "The report does not appear to answer this.", only when the evidence says so clearly.
 
-Signals: the best sentence's score and its margin over the next; its MiniLM and late-interaction
+Signals: the reader's (qa/search/reader.py: its combined score for the chosen sentence, its lead, the
+reader's logit and span margin, its best logit over all it read); the best sentence's score and its margin over the next; its MiniLM and late-interaction
 similarity; how much of the question it and the best three cover; the share of the question's
 words the report never uses (a name or place it does not mention: "Uzbekistan", "Putin"); a year
 the question names that the report, or the cited passage, does not; the best passage's fused score
@@ -30,7 +31,9 @@ UNSURE_MESSAGE = "The report may not answer this; the closest it comes:"
 CONFIDENCE_FEATURES = (
     "top", "margin", "top_cos", "top_late", "coverage", "coverage3", "unknown_words", "year_missing",
     "year_unknown", "passage_top", "passage_margin", "typed", "agreement", "question_words", "person_missing",
+    "read_top", "read_gap", "read_answers", "read_margin", "read_max",
 )
+PLAIN_CONFIDENCE_FEATURES = CONFIDENCE_FEATURES[: CONFIDENCE_FEATURES.index("read_top")]  # no reader
 LEXICAL_CONFIDENCE_FEATURES = (
     "top", "margin", "coverage", "coverage3", "unknown_words", "year_missing", "year_unknown",
     "passage_top", "passage_margin", "typed", "question_words", "person_missing",
@@ -48,6 +51,8 @@ def confidence_features(
     agreement: bool,
     question_words: int,
     person_missing: bool = False,
+    read_scores: np.ndarray | None = None,
+    readings: list | None = None,
 ) -> np.ndarray:
     """One row of CONFIDENCE_FEATURES for a question, from its ranked candidates."""
     order = np.argsort(-sentence_scores, kind="stable")
@@ -71,4 +76,18 @@ def confidence_features(
         float(agreement),
         math.log1p(question_words),
         float(person_missing),
+        *_read_signals(read_scores, readings),
     ])
+
+
+def _read_signals(read_scores: np.ndarray | None, readings: list | None) -> tuple[float, ...]:
+    """The reader's view: the chosen sentence's combined score and its lead over the next, the
+    reader's own logit and span margin for it, and its best logit over every sentence it read
+    (0s where no reader ran)."""
+    if read_scores is None or not readings:
+        return (0.0, 0.0, 0.0, 0.0, 0.0)
+    order = np.argsort(-read_scores, kind="stable")
+    best = readings[int(order[0])]
+    gap = float(read_scores[order[0]] - read_scores[order[1]]) if len(order) > 1 else 0.0
+    return (float(read_scores[order[0]]), gap, best.answers, float(np.clip(best.span_margin, -20.0, 20.0)),
+            max(r.answers for r in readings))

@@ -5,7 +5,9 @@ the stages in order:
     question --search/query.py--> Query (spelling corrected, the asking sentence, its profile)
              --search/retrieve.py--> every passage scored by several signals, fused (fitted weights)
              --search/select.py--> the sentences of the best passages scored (fitted model)
-             --search/spans.py--> the short answer in the best sentence (fitted span ranker)
+             --search/reader.py--> the best few read with the question (kzqa's trained reader):
+                                   does each answer it, and where is the answer
+             --search/spans.py--> the short answer where the reader gives none (fitted span ranker)
              --search/confidence.py--> a calibrated probability and the outcome: answer, unsure, none
 """
 
@@ -13,13 +15,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from .answer import Answer, Candidate, Passage
-from ..index.chunking import Chunk
+from ..index.chunking import Chunk, short_heading
 from .confidence import CONFIDENCE_FEATURES, confidence_features
 from ..represent.dense import DenseIndex, QueryEncoder
 from ..errors import KzqaError
@@ -30,12 +32,15 @@ from .query import Query, Speller, understand
 from ..document import Report
 from .retrieve import MODE_SIGNALS, Hit, best_per_passage, fuse, minmax, normalised_signals
 from .select import SENTENCE_FEATURES, SentenceSignals, select_columns, sentence_features
+from .reader import Reader, Reading, context_prefix, shipped_reader
 from .spans import ScoredSentence, choose_answers, looks_like_person, ranked_spans, spans_of
 from ..index.read import StoredIndex
 from ..index.open import open_index
 from ..settings import DEFAULT_MODE, validate_k, validate_mode, validate_question
 
 CANDIDATES = 10  # passages whose sentences compete for the answer (and that rerank reorders)
+READ_SENTENCES = 6  # the best candidate sentences the reader reads (its cost grows with each)
+READ_FEATURES = ("sentence", "sentence_gap", "answers", "margin", "rank")
 MAX_ALTERNATIVES = 3
 SHORT_ANSWER_WORDS = 6  # a longer "short answer" that is most of its sentence is not given
 
@@ -56,14 +61,26 @@ class Analysis:
     sids: list[int]  # candidate sentences
     sentence_rows: np.ndarray  # (candidates, SENTENCE_FEATURES)
     sentence_scores: np.ndarray | None = None
+    read_sids: list[int] = field(default_factory=list)  # the sentences the reader read, best first
+    readings: list[Reading] = field(default_factory=list)
+    read_rows: np.ndarray | None = None  # (read sentences, READ_FEATURES)
+    read_scores: np.ndarray | None = None
     confidence_row: np.ndarray | None = None
     confidence_score: float | None = None
 
     @property
     def best_sid(self) -> int | None:
+        if self.read_scores is not None and len(self.read_sids):
+            return self.read_sids[int(np.argmax(self.read_scores))]
         if self.sentence_scores is None or not len(self.sids):
             return None
         return self.sids[int(np.argmax(self.sentence_scores))]
+
+    @property
+    def best_reading(self) -> Reading | None:
+        if self.read_scores is None or not len(self.read_sids):
+            return None
+        return self.readings[int(np.argmax(self.read_scores))]
 
 
 class Index:
@@ -101,6 +118,7 @@ class Index:
         self.token_vectors = stored.token_vectors
         self.token_offsets = stored.token_offsets
         self._models = models
+        self._reader: Reader | None = None
         self._speller: Speller | None = None
         self._token_matrix: np.ndarray | None = None
         self._heading_terms: dict[int, frozenset] = {}
@@ -210,9 +228,11 @@ class Index:
     def understand(self, question: str) -> Query:
         return understand(validate_question(question), self.speller)
 
-    def analyse(self, question: str | Query, mode: str = DEFAULT_MODE, models: ModeModel | None = None, stop_after: str | None = None) -> Analysis:
+    def analyse(self, question: str | Query, mode: str = DEFAULT_MODE, models: ModeModel | None = None, stop_after: str | None = None,
+                reader: Reader | None = None) -> Analysis:
         """Run the stages for one question. `models` defaults to the shipped ones for the mode;
-        `stop_after` ("passages", "sentences") stops early, for the training script."""
+        `stop_after` ("passages", "sentences", "read") stops early, and `reader` replaces the
+        shipped reader, for the training scripts."""
         validate_mode(mode)
         query = question if isinstance(question, Query) else self.understand(question)
         model = models if models is not None else self.models[mode]
@@ -247,6 +267,12 @@ class Index:
         if stop_after == "sentences" or model.sentence is None:
             return analysis
         analysis.sentence_scores = model.sentence.score(select_columns(analysis.sentence_rows, model.sentence.features))
+        if model.read is not None or stop_after == "read":
+            self._read(analysis, reader or self.reader)
+            if stop_after == "read":
+                return analysis
+            if analysis.read_rows is not None and len(analysis.read_sids):
+                analysis.read_scores = model.read.score(select_columns(analysis.read_rows, model.read.features))
         if mode == "rerank":
             best = {}
             for sid, score in zip(sids, analysis.sentence_scores):
@@ -259,6 +285,34 @@ class Index:
             analysis.confidence_score = float(model.confidence.score(
                 analysis.confidence_row[[CONFIDENCE_FEATURES.index(f) for f in model.confidence.features]])[0])
         return analysis
+
+    @property
+    def reader(self) -> Reader | None:
+        if self._reader is None:
+            self._reader = shipped_reader()
+        return self._reader
+
+    def context_of(self, sid: int) -> tuple[str, str]:
+        """(prefix, sentence) as the reader reads a sentence: its report and heading first."""
+        ci = int(self.sentence_chunk[sid])
+        chunk = self.chunks[ci]
+        label = self.report_labels[self.report_names[int(self.chunk_report[ci])]]
+        heading = short_heading(chunk.headings[-1]) if chunk.headings else ""
+        return context_prefix(label, heading), self.sentences[sid].text
+
+    def _read(self, a: Analysis, reader: Reader | None) -> None:
+        """The reader over the best READ_SENTENCES candidates: its readings and their features."""
+        if reader is None or a.sentence_scores is None or not len(a.sids):
+            return
+        top = np.argsort(-a.sentence_scores, kind="stable")[:READ_SENTENCES]
+        a.read_sids = [a.sids[int(i)] for i in top]
+        a.readings = reader.read(a.query.search, [self.context_of(sid) for sid in a.read_sids])
+        scores = a.sentence_scores[top]
+        a.read_rows = np.array([
+            (float(scores[r]), float(scores[r] - scores[0]), reading.answers,
+             float(np.clip(reading.span_margin, -20.0, 20.0)), 1.0 / (1.0 + r))
+            for r, reading in enumerate(a.readings)
+        ])
 
     def _has_content(self, query: Query) -> bool:
         """A question needs a word of two letters or more, or a figure, to be answered at all: "e"
@@ -278,7 +332,7 @@ class Index:
             looks_like_person(s.text) for s in spans_of(self.sentences[best].text, "who", a.query.profile))
         return confidence_features(
             a.sentence_scores, a.sentence_rows, SENTENCE_FEATURES, a.fused[a.pool], unknown, year_missing,
-            year_unknown, agreement, len(terms), person_missing,
+            year_unknown, agreement, len(terms), person_missing, a.read_scores, a.readings,
         )
 
     # ------------------------------------------------------------ the public calls
@@ -327,8 +381,12 @@ class Index:
         sentence = self.sentences[best_sid] if best_sid is not None else None
         text = None
         if sentence is not None and level != "none":
-            spans = ranked_spans(sentence.text, a.query.profile, shipped_span_model())
-            text = spans[0][0] if spans else None
+            reading = a.best_reading
+            if reading is not None and reading.span is not None and reading.span_margin > 0:
+                text = sentence.text[reading.span[0] : reading.span[1]].strip(" ,;:.")
+            else:
+                spans = ranked_spans(sentence.text, a.query.profile, shipped_span_model())
+                text = spans[0][0] if spans else None
             if text and len(text.split()) > SHORT_ANSWER_WORDS and len(text.split()) >= 0.8 * len(sentence.text.split()):
                 text = None  # most of the sentence is no short answer: the sentence itself is shown
         alternatives = self._alternatives(a, best_sid, set(ranked)) if level == "answer" and text else []

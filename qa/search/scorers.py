@@ -84,6 +84,7 @@ class ModeModel:
 
     passage: LinearModel | None = None  # fusion of the retrieval signals (None: their plain sum)
     sentence: LinearModel | None = None  # which sentence answers
+    read: LinearModel | None = None  # which of the sentences the reader read answers (None: no reader)
     confidence: LinearModel | None = None  # is the chosen sentence right?
     calibration: Calibration | None = None  # confidence score -> probability
     answer_threshold: float = 0.5  # probability at or above which kzqa answers plainly
@@ -97,6 +98,7 @@ class ModeModel:
         return cls(
             passage=part("passage", LinearModel),
             sentence=part("sentence", LinearModel),
+            read=part("read", LinearModel),
             confidence=part("confidence", LinearModel),
             calibration=part("calibration", Calibration),
             answer_threshold=float(d["answer_threshold"]),
@@ -107,6 +109,7 @@ class ModeModel:
         return {
             "passage": self.passage.to_dict() if self.passage else None,
             "sentence": self.sentence.to_dict() if self.sentence else None,
+            "read": self.read.to_dict() if self.read else None,
             "confidence": self.confidence.to_dict() if self.confidence else None,
             "calibration": self.calibration.to_dict() if self.calibration else None,
             "answer_threshold": round(self.answer_threshold, 4),
