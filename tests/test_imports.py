@@ -1,10 +1,11 @@
 """The fast paths never import torch or sentence-transformers (a 4-7 s import), nor a training
-library (scikit-learn, scipy): the fitted scorers are applied with numpy."""
+library (scikit-learn, scipy) or spaCy (training only): the fitted scorers and the reader run on numpy
+and onnxruntime."""
 
 import subprocess
 import sys
 
-HEAVY = ("torch", "sentence_transformers", "transformers", "sklearn", "lightgbm", "scipy")
+HEAVY = ("torch", "sentence_transformers", "transformers", "sklearn", "lightgbm", "scipy", "spacy")
 
 
 def modules_after(code, env):

@@ -21,6 +21,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from answer_training import fit_mode, fit_spans  # noqa: E402
+from train_answer_model import reader_provider  # noqa: E402
+
+from qa.search.confidence import PLAIN_CONFIDENCE_FEATURES  # noqa: E402
 
 from qa.search.pipeline import Index  # noqa: E402
 from qa.evaluation.evalset import FIT_DEFAULT, load_fit_items  # noqa: E402
@@ -42,6 +45,9 @@ def row(label: str, fit) -> list[str]:
     for group in ("user-dev", "original"):
         items = [o for o in fit.oof if o["group"] == group and o["answerable"]]
         out += [cell([float(o["passage_r1"]) for o in items]), cell([float(o["sentence_ok"]) for o in items])]
+        if group == "user-dev":
+            unanswerable = [o for o in fit.oof if o["group"] == group and not o["answerable"]]
+            out += [cell([float(o["answer_ok"]) for o in items]), cell([float(o["level"] != "answer") for o in unanswerable])]
     return out
 
 
@@ -49,6 +55,9 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--fit-on", default=FIT_DEFAULT, help="comma list of original, user-dev (test is refused)")
     ap.add_argument("--mode", default="hybrid")
+    ap.add_argument("--reader", choices=("folds", "shipped", "none"), default="folds",
+                    help="readings from the out-of-fold readers of train_reader.py (default), the shipped reader, or none")
+    ap.add_argument("--only-reader", action="store_true", help="only the reader's rows (kzqa, without the reader, ...)")
     args = ap.parse_args()
     items = load_fit_items(args.fit_on, "run ablations")
     index = Index(open_index(None, notify=None), models={})
@@ -60,7 +69,15 @@ def main() -> None:
         rows.append(row(label, fit_mode(index, items, args.mode, **kwargs)))
         print(f"  {label}: {time.perf_counter() - t:.0f} s", file=sys.stderr)
 
-    run("kzqa (all signals and features)")
+    readers = reader_provider(args.reader) if args.reader != "none" else None
+    run("kzqa (all signals and features)", readers=readers)
+    if readers is not None:
+        run("without the reader (kzqa 0.2's sentence scorer, span ranker, confidence)")
+        run("reader: its confidence signals off", readers=readers, confidence_names=PLAIN_CONFIDENCE_FEATURES)
+    if args.only_reader:
+        print(markdown_table(["variant", "user-dev passage R@1", "user-dev sentence", "user-dev short answer",
+                              "user-dev unanswerable declined", "original passage R@1", "original sentence"], rows))
+        return
     run("passages: without late interaction", signals=("bm25", "dense", "dense_sentence"))
     run("passages: without the best-sentence cosine", signals=("bm25", "dense", "late"))
     run("passages: BM25 + passage cosine only (learned weights)", signals=("bm25", "dense"))
@@ -74,7 +91,8 @@ def main() -> None:
     run("query: no spelling correction")
     index._speller = speller
 
-    header = ["variant", "user-dev passage R@1", "user-dev sentence", "original passage R@1", "original sentence"]
+    header = ["variant", "user-dev passage R@1", "user-dev sentence", "user-dev short answer", "user-dev unanswerable declined",
+              "original passage R@1", "original sentence"]
     print(markdown_table(header, rows))
     span_model, span_acc = fit_spans(index, items)
     typed = typed_extractor_accuracy(index, items)

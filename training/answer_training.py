@@ -27,7 +27,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from qa.search.pipeline import Index  # noqa: E402
-from qa.search.confidence import CONFIDENCE_FEATURES, LEXICAL_CONFIDENCE_FEATURES, PLAIN_CONFIDENCE_FEATURES  # noqa: E402
+from qa.search.confidence import ASKED_FEATURES, CONFIDENCE_FEATURES, LEXICAL_CONFIDENCE_FEATURES, PLAIN_CONFIDENCE_FEATURES  # noqa: E402
 from qa.search.pipeline import READ_FEATURES  # noqa: E402
 from qa.evaluation.evalset import EvalItem  # noqa: E402
 from qa.evaluation.evaluate import contains_answer, relevant_chunks, short_answer_correct  # noqa: E402
@@ -38,6 +38,7 @@ from qa.search.spans import answer_candidates, ranked_spans, span_feature_names,
 
 FOLDS = 5
 SEED = 7
+BLENDS = (1.0, 0.75, 0.5, 0.25, 0.0)  # outcome score: how much of it is the confidence, how much answerability
 NONE_MAX = 0.03  # answerable user questions told "not in the report"
 UNSURE_MAX = 0.15  # answerable user questions flagged unsure
 
@@ -100,13 +101,15 @@ def fit_mode(
     confidence_names: tuple[str, ...] | None = None,
     log=print,
     readers=None,
+    answerable_names: tuple[str, ...] | None = None,
 ) -> ModeFit:
     """Fit the passage, sentence and confidence stages of `mode` with cross-fitting."""
     retrieval = "hybrid" if mode == "rerank" else mode
     sentence_names = sentence_names or (LEXICAL_SENTENCE_FEATURES if retrieval == "bm25" else SENTENCE_FEATURES)
-    confidence_names = confidence_names or (LEXICAL_CONFIDENCE_FEATURES if retrieval == "bm25" else
-                                            CONFIDENCE_FEATURES if readers is not None else PLAIN_CONFIDENCE_FEATURES)
+    confidence_names = confidence_names or (LEXICAL_CONFIDENCE_FEATURES + ASKED_FEATURES if retrieval == "bm25" else
+                                            CONFIDENCE_FEATURES if readers is not None else PLAIN_CONFIDENCE_FEATURES + ASKED_FEATURES)
     fold = folds_of(items)
+    fold_spans = fit_spans(index, items, fold, with_folds=True)[2]  # out-of-fold short answers
     queries = {it.id: index.understand(it.question) for it in items}
     normalised = [normalize_space(s.text) for s in index.sentences]
     gold = {it.id: gold_sentences(index, it, normalised) for it in items}
@@ -172,7 +175,7 @@ def fit_mode(
         fold_read = {f: read_model({i for i in answerable_ids if fold[i] != f}) for f in range(FOLDS)}
 
     # stage 3: confidence rows from out-of-fold passage, sentence and read models
-    conf_rows, conf_labels, chosen_ok = {}, {}, {}
+    conf_rows, conf_labels, chosen_ok, answer_ok = {}, {}, {}, {}
     for it in items:
         f = fold[it.id]
         a = index.analyse(queries[it.id], mode, ModeModel(passage=fold_passage[f], sentence=fold_sentence[f], read=fold_read[f]),
@@ -180,6 +183,8 @@ def fit_mode(
         sid = a.best_sid
         ok = bool(it.answerable and sid is not None and contains_answer(index.sentences[sid].text, it.answers))
         chosen_ok[it.id] = ok
+        span_model = fold_spans[f] if fold_spans else None
+        answer_ok[it.id] = bool(it.answerable and short_answer_correct(index.short_answer(a, span_model), it.answers))
         conf_rows[it.id] = a.confidence_row[[CONFIDENCE_FEATURES.index(n) for n in confidence_names]]
         conf_labels[it.id] = ok
         if it.answerable:
@@ -201,12 +206,48 @@ def fit_mode(
             if fold[i] == f:
                 oof_score[i] = float(m.score(conf_rows[i])[0])
     calibration = fit_platt(np.array([oof_score[i] for i in ids]), np.array([conf_labels[i] for i in ids]))
+
+    # stage 4: does the report answer the question at all? (the same row; label: answerable)
+    answerable_names = confidence_names if answerable_names is None else answerable_names
+    ans_cols = [confidence_names.index(n) for n in answerable_names]
+    answerable_label = {it.id: it.answerable for it in items}
+
+    def answerable_model(train_ids: set[str]) -> LinearModel:
+        X = np.stack([conf_rows[i][ans_cols] for i in sorted(train_ids)])
+        y = np.array([answerable_label[i] for i in sorted(train_ids)])
+        return fit_linear(X, y, answerable_names, C=0.5, balanced=True)
+
+    oof_answerable = {}
+    if answerable_names:
+        for f in range(FOLDS):
+            m = answerable_model({i for i in ids if fold[i] != f})
+            for i in ids:
+                if fold[i] == f:
+                    oof_answerable[i] = float(m.score(conf_rows[i][ans_cols])[0])
+        answerable_calibration = fit_platt(np.array([oof_answerable[i] for i in ids]), np.array([answerable_label[i] for i in ids]))
     oof = [
         {"id": it.id, "group": _group(it), "answerable": it.answerable, "sentence_ok": chosen_ok[it.id],
-         "passage_r1": r1.get(it.id), "probability": float(calibration(oof_score[it.id]))}
+         "passage_r1": r1.get(it.id), "confidence": float(calibration(oof_score[it.id])), "answer_ok": answer_ok[it.id],
+         "p_answerable": float(answerable_calibration(oof_answerable[it.id])) if oof_answerable else None}
         for it in items
     ]
-    unsure_t, answer_t = choose_thresholds([o for o in oof if o["group"] == "user-dev"] or oof)
+    # the outcome's score and thresholds, chosen on user-dev: the blend that declines the most
+    # unanswerable questions within the limits on answerable ones (ties: the plainer, confidence alone)
+    dev = [o for o in oof if o["group"] == "user-dev"] or oof
+    best = None
+    for blend in (BLENDS if oof_answerable else (1.0,)):
+        probe = ModeModel(blend=blend)
+        for o in oof:
+            o["probability"] = probe.outcome_score(o["confidence"], o["p_answerable"])
+        unsure_t, answer_t = choose_thresholds(dev)
+        declined = np.mean([o["probability"] < answer_t for o in dev if not o["answerable"]]) if any(not o["answerable"] for o in dev) else 0.0
+        if best is None or declined > best[0] + 1e-9:
+            best = (declined, blend, unsure_t, answer_t)
+    _, blend, unsure_t, answer_t = best
+    probe = ModeModel(blend=blend)
+    for o in oof:  # the outcome each item would get (thresholds chosen on all of dev: in-sample for them)
+        o["probability"] = p = probe.outcome_score(o["confidence"], o["p_answerable"])
+        o["level"] = "answer" if p >= answer_t else ("unsure" if p >= unsure_t else "none")
 
     model = ModeModel(
         passage=passage_model(set(ids)),
@@ -216,6 +257,9 @@ def fit_mode(
         calibration=calibration,
         answer_threshold=answer_t,
         unsure_threshold=unsure_t,
+        answerable=answerable_model(set(ids)) if oof_answerable else None,
+        answerable_calibration=answerable_calibration if oof_answerable else None,
+        blend=blend,
     )
     for attr in ("passage_r1", "sentence_acc", "sentence_in_pool"):
         setattr(figures, attr, {g: float(np.mean(v)) for g, v in getattr(figures, attr).items()})
@@ -260,24 +304,30 @@ def span_data(index: Index, items: list[EvalItem]) -> list[tuple[EvalItem, np.nd
         cands = answer_candidates(sentence, query.profile)
         if not cands:
             continue
-        X = span_features(sentence, query.profile, cands, words)
+        typed = index.typed[gold[0]] if index.typed else None
+        X = span_features(sentence, query.profile, cands, words, typed)
         texts = [sentence[words[i].start : words[j].end] for i, j in cands]
         ok = np.array([short_answer_correct(t, it.answers) for t in texts])
-        out.append((it, X, ok, (sentence, query.profile)))
+        out.append((it, X, ok, (sentence, query.profile, typed)))
     return out
 
 
-def fit_spans(index: Index, items: list[EvalItem]) -> tuple[LinearModel, dict[str, float]]:
+def fit_spans(index: Index, items: list[EvalItem], fold: dict[str, int] | None = None, with_folds: bool = False):
+    """The span ranker fitted on every item's gold sentence, and its out-of-fold accuracy given
+    that sentence; `with_folds` also returns the fold models (fold -> the model fitted without it)."""
     data = span_data(index, items)
-    fold = folds_of([d[0] for d in data])
+    fold = fold or folds_of([d[0] for d in data])
+    fold_models = {}
     names = tuple(span_feature_names())
     acc: dict[str, list[bool]] = {}
     for f in range(FOLDS):
         train = [d for d in data if fold[d[0].id] != f]
         m = fit_linear(np.concatenate([d[1] for d in train]), np.concatenate([d[2] for d in train]), names, C=0.5)
-        for it, X, _, (sentence, profile) in data:
+        fold_models[f] = m
+        for it, X, _, (sentence, profile, typed) in data:
             if fold[it.id] == f:
-                best = ranked_spans(sentence, profile, m)  # as the query path decodes
+                best = ranked_spans(sentence, profile, m, typed)  # as the query path decodes
                 acc.setdefault(_group(it), []).append(short_answer_correct(best[0][0] if best else None, it.answers))
     model = fit_linear(np.concatenate([d[1] for d in data]), np.concatenate([d[2] for d in data]), names, C=0.5)
-    return model, {g: float(np.mean(v)) for g, v in acc.items()}
+    figures = {g: float(np.mean(v)) for g, v in acc.items()}
+    return (model, figures, fold_models) if with_folds else (model, figures)

@@ -267,8 +267,9 @@ def clause_question(doc, start: int, end: int, kind: str, noun, rng: random.Rand
 STOP = frozenset("the a an of in on at to for by with from and or that which who was were is are be been has have had did does do its their his her this these those during as".split())
 
 
-def reword(question: str, rng: random.Random) -> tuple[str, str]:
-    """(question, style): as generated, trimmed, keyword-style, with a preamble, or in lower case."""
+def reword(question: str, rng: random.Random, keep: tuple[str, ...] = ()) -> tuple[str, str]:
+    """(question, style): as generated, trimmed, keyword-style, with a preamble, or in lower case.
+    Words in `keep` (the year or country that makes a variant unanswerable) are never dropped."""
     q = re.sub(r"\s+", " ", question).strip()
     q = q[0].upper() + q[1:] if q else q
     r = rng.random()
@@ -276,15 +277,16 @@ def reword(question: str, rng: random.Random) -> tuple[str, str]:
         return q, "plain"
     if r < 0.50:
         words = q.rstrip("?").split()
-        keep = [w for i, w in enumerate(words) if i < 3 or rng.random() > 0.35]
-        return " ".join(keep) + "?", "trimmed"
+        kept = [w for i, w in enumerate(words) if i < 3 or w.strip(",.?;:") in keep or rng.random() > 0.35]
+        return " ".join(kept) + "?", "trimmed"
     if r < 0.70:
         words = [w.strip(",.?;:") for w in q.split()]
-        content = [w for w in words[1:] if w.lower() not in STOP and len(w) > 2]
+        content = [w for w in words[1:] if w.lower() not in STOP and len(w) > 2 and w not in keep]
         rng.shuffle(content)
         head = words[0].lower()
         lead = {"how": "number", "when": "date", "who": "who", "where": "where", "why": "why"}.get(head, "")
-        kw = " ".join(content[: rng.randint(2, 4)] + ([lead] if lead and rng.random() < 0.5 else []))
+        kept = [w for w in words if w in keep]
+        kw = " ".join(content[: rng.randint(2, 4)] + kept + ([lead] if lead and rng.random() < 0.5 else []))
         return kw.lower(), "keyword"
     if r < 0.85:
         return f"{rng.choice(PREAMBLES)} {q}", "preamble"
@@ -294,6 +296,7 @@ def reword(question: str, rng: random.Random) -> tuple[str, str]:
 # ---------------------------------------------------------------- unanswerable variants
 
 YEAR = re.compile(r"\b(19|20)\d\d\b")
+YEAR_WORDS = re.compile(r"\b(?:19|20)\d\d\b")
 
 
 def other_year(question: str, sentence: str, report_year: int | None, rng: random.Random) -> str | None:
@@ -322,21 +325,23 @@ def with_year(question: str, year: int | None) -> str | None:
     return _append(question, f"in {year}")
 
 
-def other_country(question: str, country: str | None, rng: random.Random) -> str:
+def other_country(question: str, country: str | None, rng: random.Random) -> tuple[str, str]:
     others = [c for c in COUNTRIES if c != country]
     new = rng.choice(others)
     if country and country in question:
-        return question.replace(country, new)
-    return _append(question, f"in {new}")
+        return question.replace(country, new), new
+    return _append(question, f"in {new}"), new
 
 
-def other_entity(question: str, entities: list[tuple[str, str]], pool: dict[str, list[str]], rng: random.Random) -> str | None:
-    """The question with a named person/organisation swapped for another of the same kind."""
+def other_entity(question: str, entities: list[tuple[str, str]], pool: dict[str, list[str]], rng: random.Random) -> tuple[str, str] | None:
+    """(the question with a named person/organisation swapped for another of the same kind, the
+    name put in)."""
+    names = {t for t, _ in entities}
     for text, label in entities:
         if label in ("PERSON", "ORG") and text in question and pool.get(label):
             new = rng.choice(pool[label])
-            if new != text and new not in question:
-                return question.replace(text, new)
+            if new != text and new not in question and new not in names:
+                return question.replace(text, new), new
     return None
 
 
@@ -371,15 +376,17 @@ def generate(sentences: list[str], report_label: str, country: str | None, year:
             if r < 0.25:
                 uq = other_year(q, sentence, year, rng)
                 if uq:
-                    out.append(GeneratedQuestion(reword(uq, rng)[0], sentence, None, kind, style, "other-year", report_label))
+                    new = tuple(set(YEAR_WORDS.findall(uq)) - set(YEAR_WORDS.findall(q)))
+                    out.append(GeneratedQuestion(reword(uq, rng, new)[0], sentence, None, kind, style, "other-year", report_label))
                     yq = with_year(q, year) if not YEAR.search(sentence) or str(year) in sentence else None
                     if yq:
-                        out.append(GeneratedQuestion(reword(yq, rng)[0], sentence, answer, kind, style, "answerable", report_label))
+                        out.append(GeneratedQuestion(reword(yq, rng, (str(year),))[0], sentence, answer, kind, style, "answerable", report_label))
             elif r < 0.40:
-                uq = other_country(q, country, rng)
-                out.append(GeneratedQuestion(reword(uq, rng)[0], sentence, None, kind, style, "other-country", report_label))
+                uq, new_country = other_country(q, country, rng)
+                out.append(GeneratedQuestion(reword(uq, rng, (new_country,))[0], sentence, None, kind, style, "other-country", report_label))
             elif r < 0.55:
-                uq = other_entity(q, ents, pool, rng)
-                if uq:
-                    out.append(GeneratedQuestion(reword(uq, rng)[0], sentence, None, kind, style, "other-entity", report_label))
+                swapped = other_entity(q, ents, pool, rng)
+                if swapped:
+                    uq, name = swapped
+                    out.append(GeneratedQuestion(reword(uq, rng, tuple(name.split()))[0], sentence, None, kind, style, "other-entity", report_label))
     return out

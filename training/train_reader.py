@@ -169,9 +169,9 @@ def train(examples: list[Example], args, log=print):
             opt.step()
             sched.step()
             step += 1
-            running += float(loss)
+            running += float(loss.detach())
             if step % 50 == 0:
-                log(f"  epoch {epoch + 1} step {step}/{total} loss {running / 50:.3f} [{time.perf_counter() - t0:.0f} s]")
+                log(f"  epoch {epoch + 1} step {step}/{total} loss {running / 50:.3f} [{time.perf_counter() - t0:.0f} s]", flush=True)
                 running = 0.0
     model.eval()
     return model

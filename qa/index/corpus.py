@@ -80,6 +80,7 @@ def merge(members: list[StoredIndex]) -> MergedIndex:
         encoder=members[0].encoder,
         token_vectors=np.vstack([m.token_vectors for m in members]),
         token_offsets=np.concatenate(offsets),
+        typed=None if any(m.typed is None for m in members) else [t for m in members for t in m.typed],
         members=list(members),
         chunk_report=np.concatenate([np.full(len(m.chunks), i, dtype=np.int64) for i, m in enumerate(members)]),
     )

@@ -32,7 +32,7 @@ from ..document import Paragraph, Report, Section, Sentence
 from .chunking import Chunk, ChunkingParams
 
 
-FORMAT_VERSION = 4  # 3: sentence token vectors for late interaction; 4: country, year, layout; no page where the source has none
+FORMAT_VERSION = 5  # 3: sentence token vectors for late interaction; 4: country, year, layout; no page where the source has none; 5: typed spans of every sentence
 
 
 APPLICATION_ID = 0x6B7A7161  # "kzqa": marks the SQLite files kzqa wrote
@@ -125,7 +125,7 @@ def _page(value) -> int | None:
     return None if value is None else int(value)
 
 
-def chunk_to_json(chunk: Chunk, tokens: list[str], sentence_tokens: list[list[str]]) -> dict:
+def chunk_to_json(chunk: Chunk, tokens: list[str], sentence_tokens: list[list[str]], typed: list[list] | None = None) -> dict:
     return {
         "id": chunk.id,
         "section": chunk.section,
@@ -135,7 +135,21 @@ def chunk_to_json(chunk: Chunk, tokens: list[str], sentence_tokens: list[list[st
         "paragraph_breaks": chunk.paragraph_breaks,
         "tokens": tokens,
         "sentence_tokens": sentence_tokens,
+        "typed": typed if typed is not None else [[] for _ in chunk.sentences],  # qa/represent/typed.py
     }
+
+
+def typed_from_json(d: dict, sentences: int) -> list[list]:
+    """A chunk row's typed spans, one list per sentence: [start, end, kind, role(, counted)]."""
+    typed = d.get("typed")
+    if not isinstance(typed, list) or len(typed) != sentences:
+        raise ValueError("typed spans do not match the sentences")
+    for spans in typed:
+        if not isinstance(spans, list) or not all(
+            isinstance(x, list) and len(x) >= 4 and is_int(x[0]) and is_int(x[1]) and isinstance(x[2], str) for x in spans
+        ):
+            raise ValueError("a typed span is malformed")
+    return typed
 
 
 def chunk_from_json(d: dict) -> tuple[Chunk, list[str], list[list[str]]]:

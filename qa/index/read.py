@@ -21,10 +21,11 @@ from ..document import Report, default_report_path
 from ..errors import IndexDamaged, KzqaError
 from .chunking import Chunk, ChunkingParams
 from .format import (
-    APPLICATION_ID, FORMAT_VERSION, LEXICAL_SETTINGS, VECTOR_KINDS, Manifest, chunk_from_json, manifest_problem,
+    APPLICATION_ID, FORMAT_VERSION, LEXICAL_SETTINGS, VECTOR_KINDS, Manifest, chunk_from_json, manifest_problem, typed_from_json,
     report_from_json, sha256_bytes, sha256_file,
 )
 from .naming import DEFAULT_NAME, IndexLocation, check_root
+from ..represent.typed import typed_fingerprint
 
 READ_TIMEOUT_S = 60.0  # how long a reader waits for a build to finish committing
 
@@ -201,6 +202,8 @@ def stale_reasons(manifest: Manifest, params: ChunkingParams, source_sha256: str
         reasons.append(f"built by kzqa {m['package_version']} (this is {__version__})")
     if m["model"] != model_fingerprint():
         reasons.append("embedding model changed")
+    if m.get("typed") != typed_fingerprint():
+        reasons.append("typed spans are made differently")
     if m["chunking"] != params.as_dict():
         reasons.append("chunking parameters changed")
     if m["lexical"] != LEXICAL_SETTINGS:
@@ -229,6 +232,7 @@ class StoredIndex:
     encoder: object = None  # models.EncoderFile: the verified encoder file, held open
     token_vectors: np.ndarray | None = None  # float16, every sentence's content pieces (qa/represent/late.py)
     token_offsets: np.ndarray | None = None  # int64, sentence i's pieces are [offsets[i], offsets[i + 1])
+    typed: list[list] | None = None  # each sentence's typed spans, in sentence order (qa/represent/typed.py)
 
     @property
     def onnx_path(self) -> Path:
@@ -268,7 +272,9 @@ def read_rows(conn: sqlite3.Connection, loc: IndexLocation, manifest: Manifest) 
         raise IndexDamaged(f"index file {where} holds {len(chunk_rows)} chunks, its manifest says {counts['chunks']}")
     try:
         report = report_from_json(json.loads(report_row[0]))
-        pairs = [chunk_from_json(json.loads(text)) for _, text, _ in chunk_rows]
+        docs = [json.loads(text) for _, text, _ in chunk_rows]
+        pairs = [chunk_from_json(d) for d in docs]
+        typed = [spans for d, (c, _, _) in zip(docs, pairs) for spans in typed_from_json(d, len(c.sentences))]
     except (ValueError, KeyError, TypeError, AttributeError, IndexError, RecursionError) as exc:
         raise IndexDamaged(f"index file {where} is unreadable ({exc.__class__.__name__})") from None
     n_sentences = sum(len(c.sentences) for c, _, _ in pairs)
@@ -280,7 +286,7 @@ def read_rows(conn: sqlite3.Connection, loc: IndexLocation, manifest: Manifest) 
         or np.any(np.diff(offsets) < 0) or offsets[-1] != arrays["tokens"].shape[0]
     ):
         raise IndexDamaged(f"index token vectors do not match the sentences in {where}")
-    return report, pairs, arrays["chunks"], arrays["sentences"], arrays["tokens"], offsets
+    return report, pairs, arrays["chunks"], arrays["sentences"], arrays["tokens"], offsets, typed
 
 
 def read_index(loc: IndexLocation, manifest: Manifest | None = None) -> StoredIndex:
@@ -297,13 +303,13 @@ def read_index(loc: IndexLocation, manifest: Manifest | None = None) -> StoredIn
             raise IndexIncomplete(f"index file {loc.path} has no finished build")
         if newer_format(current):
             raise _newer_error(loc, current)
-        report, pairs, vectors, sentence_vectors, token_vectors, token_offsets = read_rows(conn, loc, current)
+        report, pairs, vectors, sentence_vectors, token_vectors, token_offsets, typed = read_rows(conn, loc, current)
     encoder = open_encoder(loc.root, current.data["encoder"]["key"], current.data["encoder"]["sha256"])
     return StoredIndex(
         loc, current, report,
         chunks=[c for c, _, _ in pairs], tokens=[t for _, t, _ in pairs], sentence_tokens=[st for _, _, st in pairs],
         vectors=vectors, sentence_vectors=sentence_vectors, encoder=encoder,
-        token_vectors=token_vectors, token_offsets=token_offsets,
+        token_vectors=token_vectors, token_offsets=token_offsets, typed=typed,
     )
 
 

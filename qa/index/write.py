@@ -44,9 +44,11 @@ from ..ingest.parse import parse_source
 from .chunking import ChunkingParams, chunk_report
 from .format import (
     APPLICATION_ID, FORMAT_VERSION, LEXICAL_SETTINGS, SCHEMA, VECTOR_KINDS, Manifest, chunk_from_json, chunk_to_json, dumps,
+    typed_from_json,
     report_to_json, sha256_bytes,
 )
 from .naming import DEFAULT_NAME, IndexLocation, check_root, resolve_location
+from ..represent.typed import typed_fingerprint
 from .read import (
     manifest_in,
     model_fingerprint,
@@ -411,6 +413,7 @@ def _write(w: _Writer, loc: IndexLocation, report, src_path, kind, digest, param
         progress("embed", len(texts), len(texts))
         _test_pause("embed")
     chunk_vectors, sentence_vectors = vectors[: len(chunks)], vectors[len(chunks) :]
+    typed = _typed(w.conn, old, [s.text for c in chunks for s in c.sentences], progress)
     token_vectors, token_offsets = _token_vectors(texts[len(chunks) :], hashes[len(chunks) :], token_cache, encoder if todo else None, progress)
 
     _test_pause("export")
@@ -439,6 +442,7 @@ def _write(w: _Writer, loc: IndexLocation, report, src_path, kind, digest, param
             "layout": report.layout,
         },
         "model": fingerprint,
+        "typed": typed_fingerprint(),
         "encoder": {"key": key, "sha256": encoder_sha},
         "chunking": params.as_dict(),
         "lexical": LEXICAL_SETTINGS,
@@ -460,8 +464,10 @@ def _write(w: _Writer, loc: IndexLocation, report, src_path, kind, digest, param
     report_json = dumps(report_to_json(report))
     conn.execute("INSERT INTO report VALUES (1, ?, ?)", (report_json, sha256_bytes(report_json)))
     rows = []
+    first = 0
     for pos, (c, t, st) in enumerate(zip(chunks, tokens, sentence_tokens)):
-        text = dumps(chunk_to_json(c, t, st))
+        text = dumps(chunk_to_json(c, t, st, typed[first : first + len(c.sentences)]))
+        first += len(c.sentences)
         rows.append((pos, c.id, text, sha256_bytes(text), len(c.sentences)))
     half = len(rows) // 2
     conn.executemany("INSERT INTO chunks VALUES (?, ?, ?, ?, ?)", rows[:half])
@@ -477,6 +483,34 @@ def _write(w: _Writer, loc: IndexLocation, report, src_path, kind, digest, param
     conn.execute("COMMIT")
     progress("write", 1, 1)
     return Manifest(manifest)
+
+
+def _typed(conn: sqlite3.Connection, old: Manifest | None, sentences: list[str], progress) -> list[list]:
+    """Every sentence's typed spans (qa/represent/typed.py): the previous build's where its
+    sentence is unchanged and they were made the same way (each row still matching its checksum),
+    the rest parsed by spaCy (loaded only if some sentence is new); each distinct sentence once."""
+    from ..represent.typed import spans_key, typed_spans
+
+    cache: dict[str, list] = {}
+    if old is not None and old.data.get("typed") == typed_fingerprint():
+        with contextlib.suppress(sqlite3.Error):
+            for text, digest, n in conn.execute("SELECT json, sha256, sentences FROM chunks ORDER BY pos"):
+                if sha256_bytes(text) != digest:
+                    continue
+                with contextlib.suppress(ValueError, KeyError, TypeError, AttributeError, IndexError, RecursionError):
+                    d = json.loads(text)
+                    for (sentence, _), spans in zip(d["sentences"], typed_from_json(d, n)):
+                        cache[spans_key(sentence)] = spans
+    keys = [spans_key(s) for s in sentences]
+    todo = list(dict.fromkeys(k for k in keys if k not in cache))
+    if todo:
+        text_of = dict(zip(keys, sentences))
+        for start in range(0, len(todo), EMBED_BATCH):
+            batch = todo[start : start + EMBED_BATCH]
+            for k, spans in zip(batch, typed_spans([text_of[k] for k in batch])):
+                cache[k] = spans
+            progress("parse sentences", min(start + EMBED_BATCH, len(todo)), len(todo))
+    return [cache[k] for k in keys]
 
 
 def _token_vectors(sentences: list[str], hashes: list[str], cache: dict[str, np.ndarray], encoder, progress) -> tuple[np.ndarray, np.ndarray]:

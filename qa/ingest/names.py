@@ -53,3 +53,22 @@ def fill_from_name(report: Report, stem: str, fallback_title: str) -> None:
             report.title = country
     if report.year is None and year:
         report.year = year
+
+
+# The world's countries as reports and questions name them (the series covers ~200 of them), for
+# telling which country a question is about ("and in Kyrgyzstan?"). Lower case, as matched.
+COUNTRIES = frozenset("""
+afghanistan albania algeria andorra angola antigua argentina armenia australia austria azerbaijan bahamas bahrain
+bangladesh barbados belarus belgium belize benin bhutan bolivia bosnia botswana brazil brunei bulgaria burkina
+burma burundi cambodia cameroon canada chad chile china colombia comoros congo croatia cuba cyprus czech
+denmark djibouti dominica ecuador egypt eritrea estonia eswatini ethiopia fiji finland france gabon gambia
+georgia germany ghana greece grenada guatemala guinea guyana haiti honduras hungary iceland india indonesia iran
+iraq ireland israel italy jamaica japan jordan kazakhstan kenya kiribati korea kosovo kuwait kyrgyzstan kyrgyz
+laos latvia lebanon lesotho liberia libya liechtenstein lithuania luxembourg macedonia madagascar malawi malaysia
+maldives mali malta mauritania mauritius mexico micronesia moldova monaco mongolia montenegro morocco mozambique
+myanmar namibia nauru nepal netherlands nicaragua niger nigeria norway oman pakistan palau panama paraguay peru
+philippines poland portugal qatar romania russia rwanda samoa senegal serbia seychelles singapore slovakia slovenia
+somalia spain sudan suriname swaziland sweden switzerland syria taiwan tajikistan tanzania thailand togo tonga
+trinidad tunisia turkey turkmenistan tuvalu uganda ukraine uruguay uzbekistan vanuatu venezuela vietnam yemen
+zambia zimbabwe
+""".split())

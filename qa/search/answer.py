@@ -49,6 +49,7 @@ class Answer:
     searched: str | None = None  # the question as searched for, when spelling was corrected
     report: str | None = None  # the index the answering sentence is from
     reports: list[str] = field(default_factory=list)  # the indexes asked (several: a corpus)
+    answerable: float | None = None  # calibrated probability that the report answers the question at all
 
     @property
     def several_reports(self) -> bool:
@@ -80,6 +81,7 @@ class Answer:
                 "report": self.report,
                 "type": self.qtype,
                 "confidence": round(self.confidence, 4),
+                "answerable": None if self.answerable is None else round(self.answerable, 4),
                 "alternatives": [
                     {"text": c.text, "sentence": c.sentence, "page": c.page, "passage_id": c.passage_id} for c in self.alternatives
                 ],

@@ -22,7 +22,7 @@ import numpy as np
 
 from .answer import Answer, Candidate, Passage
 from ..index.chunking import Chunk, short_heading
-from .confidence import CONFIDENCE_FEATURES, confidence_features
+from .confidence import CONFIDENCE_FEATURES, asked_fit, confidence_features
 from ..represent.dense import DenseIndex, QueryEncoder
 from ..errors import KzqaError
 from ..represent.late import content_vectors, maxsim_all
@@ -114,6 +114,8 @@ class Index:
         sentence_tokens = [t for ts in stored.sentence_tokens for t in ts]
         self.sentence_lexical = LexicalIndex(sentence_tokens, **self.lexical_settings)
         self.sentence_term_sets = [frozenset(t) for t in sentence_tokens]
+        # each sentence's typed spans (qa/represent/typed.py), made at build time; None: an index without them
+        self.typed: list[list] | None = getattr(stored, "typed", None)
         self.sentence_vectors = stored.sentence_vectors
         self.token_vectors = stored.token_vectors
         self.token_offsets = stored.token_offsets
@@ -330,9 +332,14 @@ class Index:
         wants_person = a.query.profile.wants_person or "name" in a.query.search.lower()
         person_missing = wants_person and best is not None and not any(
             looks_like_person(s.text) for s in spans_of(self.sentences[best].text, "who", a.query.profile))
+        top3 = [a.sids[int(i)] for i in np.argsort(-a.sentence_scores, kind="stable")[:3]] if a.sentence_scores is not None else []
+        passage_sids = self.chunk_sentences[int(self.sentence_chunk[best])] if best is not None else []
+        report = self.report_names[int(self.chunk_report[int(self.sentence_chunk[best])])] if best is not None else None
+        country = (self.reports[report].country or "").lower() if report else ""
+        asked = asked_fit(a.query.profile, self.typed, best, top3, passage_sids, passage_text.lower(), country)
         return confidence_features(
             a.sentence_scores, a.sentence_rows, SENTENCE_FEATURES, a.fused[a.pool], unknown, year_missing,
-            year_unknown, agreement, len(terms), person_missing, a.read_scores, a.readings,
+            year_unknown, agreement, len(terms), person_missing, a.read_scores, a.readings, asked,
         )
 
     # ------------------------------------------------------------ the public calls
@@ -356,8 +363,10 @@ class Index:
         a = self.analyse(question, mode)
         model = self.models[mode]
         best_sid = a.best_sid
-        probability = float(model.calibration(a.confidence_score)) if self._has_content(a.query) else 0.0
-        level = model.level(probability)
+        content = self._has_content(a.query)
+        probability = float(model.calibration(a.confidence_score)) if content else 0.0
+        answerable = self.answerable_probability(a, model) if content else 0.0
+        level = model.level(probability, answerable)
         ranked = [int(ci) for ci in a.order[:k]]
         answer_chunk = int(self.sentence_chunk[best_sid]) if best_sid is not None else None
         if answer_chunk is not None and answer_chunk not in ranked and level != "none":
@@ -379,16 +388,7 @@ class Index:
                 report=report, report_label=self.report_labels[report],
             ))
         sentence = self.sentences[best_sid] if best_sid is not None else None
-        text = None
-        if sentence is not None and level != "none":
-            reading = a.best_reading
-            if reading is not None and reading.span is not None and reading.span_margin > 0:
-                text = sentence.text[reading.span[0] : reading.span[1]].strip(" ,;:.")
-            else:
-                spans = ranked_spans(sentence.text, a.query.profile, shipped_span_model())
-                text = spans[0][0] if spans else None
-            if text and len(text.split()) > SHORT_ANSWER_WORDS and len(text.split()) >= 0.8 * len(sentence.text.split()):
-                text = None  # most of the sentence is no short answer: the sentence itself is shown
+        text = self.short_answer(a) if sentence is not None and level != "none" else None
         alternatives = self._alternatives(a, best_sid, set(ranked)) if level == "answer" and text else []
         return Answer(
             question=a.query.text, found=level != "none", text=text,
@@ -398,8 +398,34 @@ class Index:
             confidence=probability, hits=self._hits(a, ranked), level=level,
             corrections=list(a.query.corrections), searched=a.query.corrected,
             report=self.report_names[int(self.chunk_report[answer_chunk])] if answer_chunk is not None else None,
-            reports=list(self.report_names),
+            reports=list(self.report_names), answerable=answerable,
         )
+
+    def answerable_probability(self, a: Analysis, model: ModeModel) -> float | None:
+        """The probability that the report answers the question at all (None: no such model)."""
+        if model.answerable is None or a.confidence_row is None:
+            return None
+        row = a.confidence_row[[CONFIDENCE_FEATURES.index(f) for f in model.answerable.features]]
+        score = float(model.answerable.score(row)[0])
+        return float(model.answerable_calibration(score)) if model.answerable_calibration is not None else float(1 / (1 + np.exp(-score)))
+
+    def short_answer(self, a: Analysis, span_model=None) -> str | None:
+        """The short answer in the chosen sentence: the reader's span where it gives one (a span
+        that beats its "no answer here"), else the fitted span ranker's best phrase; none where
+        it would be most of the sentence (the sentence itself is shown)."""
+        sid = a.best_sid
+        if sid is None:
+            return None
+        sentence = self.sentences[sid].text
+        reading = a.best_reading
+        if reading is not None and reading.span is not None and reading.span_margin > 0:
+            text = sentence[reading.span[0] : reading.span[1]].strip(" ,;:.")
+        else:
+            spans = ranked_spans(sentence, a.query.profile, span_model or shipped_span_model(), self.typed[sid] if self.typed else None)
+            text = spans[0][0] if spans else None
+        if text and len(text.split()) > SHORT_ANSWER_WORDS and len(text.split()) >= 0.8 * len(sentence.split()):
+            return None
+        return text or None
 
     def _alternatives(self, a: Analysis, best_sid: int, shown: set[int]) -> list[Candidate]:
         """Other figures for a counting question, from other sentences nearly as good, in shown passages."""

@@ -159,6 +159,34 @@ class QuestionProfile:
     wants_money: bool
     wants_year: bool
     wants_person: bool = False
+    counted: frozenset = frozenset()  # the stems of what a count question counts ("how many prisoners")
+    places: tuple[str, ...] = ()  # countries the question names ("in Uzbekistan"), lower case
+
+
+COUNTED_RE = re.compile(
+    r"\bhow (?:many|much) ((?:[a-z’'-]+ ){0,2}?[a-z’'-]+?)(?= (?:are|were|was|is|did|do|does|have|has|had|in|on|of|at|for|from|"
+    r"live|get|got|went|could|can|will|would|were|according|during|since|by|reported?)\b|[?.!,]|$)"
+    r"|\b(?:number|numbers|count|total|tally|toll) of ((?:[a-z’'-]+ ){0,2}?[a-z’'-]+?)(?= (?:are|were|was|is|in|on|at|for|from|during|by)\b|[?.!,]|$)"
+    r"|\b([a-z’'-]+) (?:count|counts|toll|tally|total|numbers|figures)\b",
+)
+GENERIC_COUNTED = frozenset(("people", "person", "persons", "times", "cases", "of", "the"))
+
+
+def counted_of(question: str) -> frozenset:
+    """The stems of what a count question counts: "how many prisoners were released" ->
+    {prison}; "death toll" -> {death}; empty for other questions."""
+    m = COUNTED_RE.search(question.lower())
+    if not m:
+        return frozenset()
+    words = next(g for g in m.groups() if g)
+    return frozenset(tokenize(" ".join(w for w in words.split() if w not in GENERIC_COUNTED)))
+
+
+def places_of(question: str) -> tuple[str, ...]:
+    """The countries a question names, lower case, in order."""
+    from ..ingest.names import COUNTRIES
+
+    return tuple(dict.fromkeys(w for w in re.findall(r"[a-z]+", question.lower()) if w in COUNTRIES))
 
 
 def profile_question(question: str) -> QuestionProfile:
@@ -172,6 +200,8 @@ def profile_question(question: str) -> QuestionProfile:
         wants_money=bool(MONEY_CUES.search(question)),
         wants_year=qtype == "when" or bool(re.search(r"\b(what|which) years?\b", question, re.I)),
         wants_person=bool(re.search(r"\b(who|whom|whose)\b|\bwhich (person|official|activist|journalist|judge|leader|general|conscript|head)\b", question, re.I)),
+        counted=counted_of(question) if qtype == "numeric" else frozenset(),
+        places=places_of(question),
     )
 
 

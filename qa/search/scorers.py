@@ -87,8 +87,11 @@ class ModeModel:
     read: LinearModel | None = None  # which of the sentences the reader read answers (None: no reader)
     confidence: LinearModel | None = None  # is the chosen sentence right?
     calibration: Calibration | None = None  # confidence score -> probability
-    answer_threshold: float = 0.5  # probability at or above which kzqa answers plainly
+    answer_threshold: float = 0.5  # outcome score at or above which kzqa answers plainly
     unsure_threshold: float = 0.0  # below this: "not in the report"; between: "unsure"
+    answerable: LinearModel | None = None  # does the report answer this question at all?
+    answerable_calibration: Calibration | None = None  # its score -> probability
+    blend: float = 1.0  # the outcome score: blend * logit(confidence) + (1 - blend) * logit(answerable)
 
     @classmethod
     def from_dict(cls, d: dict) -> ModeModel:
@@ -103,6 +106,9 @@ class ModeModel:
             calibration=part("calibration", Calibration),
             answer_threshold=float(d["answer_threshold"]),
             unsure_threshold=float(d["unsure_threshold"]),
+            answerable=part("answerable", LinearModel),
+            answerable_calibration=part("answerable_calibration", Calibration),
+            blend=float(d.get("blend", 1.0)),
         )
 
     def to_dict(self) -> dict:
@@ -114,12 +120,28 @@ class ModeModel:
             "calibration": self.calibration.to_dict() if self.calibration else None,
             "answer_threshold": round(self.answer_threshold, 4),
             "unsure_threshold": round(self.unsure_threshold, 4),
+            "answerable": self.answerable.to_dict() if self.answerable else None,
+            "answerable_calibration": self.answerable_calibration.to_dict() if self.answerable_calibration else None,
+            "blend": round(self.blend, 4),
         }
 
-    def level(self, probability: float) -> str:
-        if probability >= self.answer_threshold:
+    def outcome_score(self, probability: float, answerable: float | None = None) -> float:
+        """What the thresholds cut: the confidence, blended (in log-odds) with the probability
+        that the report answers the question at all where that model is fitted."""
+        if answerable is None or self.blend >= 1.0:
+            return float(probability)
+        return self.blend * _logit(probability) + (1.0 - self.blend) * _logit(answerable)
+
+    def level(self, probability: float, answerable: float | None = None) -> str:
+        score = self.outcome_score(probability, answerable)
+        if score >= self.answer_threshold:
             return "answer"
-        return "unsure" if probability >= self.unsure_threshold else "none"
+        return "unsure" if score >= self.unsure_threshold else "none"
+
+
+def _logit(p: float) -> float:
+    p = min(max(float(p), 1e-6), 1.0 - 1e-6)
+    return float(np.log(p / (1.0 - p)))
 
 
 @lru_cache(maxsize=1)

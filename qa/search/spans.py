@@ -344,6 +344,53 @@ MONEY_WORDS = re.compile(r"\$|\btenge\b|\bdollars?\b", re.I)
 NAME_JOINERS = frozenset(("of", "and", "the", "for", "on", "in"))
 
 
+# what the parse says of a phrase (qa/represent/typed.py): is it a whole constituent, a noun phrase,
+# a predicate, an entity and of which kind, and what is its head's role; and each of those for the
+# kind of question asked (a "who" question wants a person or a body, as a subject or after "by")
+ENTITY_GROUPS = {"person": "person", "org": "org", "group": "org", "law": "org", "place": "place", "date": "date",
+                 "count": "number", "amount": "number", "percent": "number", "other": "other"}
+ENTITY_KINDS = ("person", "org", "place", "date", "number", "other")
+ROLES = ("nsubj", "nsubjpass", "dobj", "pobj", "attr", "appos", "conj", "advcl", "ROOT", "xcomp", "ccomp", "prep",
+         "amod", "compound", "relcl", "acl", "npadvmod")
+TYPE_ROLES = ("nsubj", "nsubjpass", "dobj", "pobj", "attr", "appos", "advcl")
+
+
+def parse_feature_names() -> list[str]:
+    names = ["is_phrase", "is_predicate", "is_np", "is_entity", "is_reason", "entities_inside"]
+    names += [f"ent={k}" for k in ENTITY_KINDS] + [f"has_ent={k}" for k in ENTITY_KINDS] + [f"role={r}" for r in ROLES]
+    for t in SPAN_TYPES:
+        names += [f"{t}*ent={k}" for k in ENTITY_KINDS] + [f"{t}*has_ent={k}" for k in ENTITY_KINDS]
+        names += [f"{t}*role={r}" for r in TYPE_ROLES] + [f"{t}*phrase", f"{t}*predicate", f"{t}*np", f"{t}*reason"]
+    return names
+
+
+def parse_features(profile: QuestionProfile, spans: list[tuple[int, int]], typed) -> np.ndarray:
+    """One row of parse_feature_names() per (start, end) character span, from the sentence's
+    typed spans (all 0 where the index holds none)."""
+    kind = _extraction_type(profile)
+    exact: dict[tuple[int, int], dict[str, str]] = {}
+    entities = []
+    for a, b, k, role, *_ in typed or ():
+        exact.setdefault((a, b), {}).setdefault(k, role)
+        if k in ENTITY_GROUPS:
+            entities.append((a, b, ENTITY_GROUPS[k]))
+    rows = []
+    for a, b in spans:
+        here = exact.get((a, b), {})
+        ent = next((ENTITY_GROUPS[k] for k in here if k in ENTITY_GROUPS), None)
+        inside = {g for x, y, g in entities if x >= a and y <= b}
+        role = next(iter(here.values()), None)
+        phrase, predicate, np_, reason = ("phrase" in here), ("predicate" in here), ("np" in here), ("reason" in here)
+        row = [phrase, predicate, np_, ent is not None, reason, sum(1 for x, y, _ in entities if x >= a and y <= b)]
+        row += [ent == k for k in ENTITY_KINDS] + [k in inside for k in ENTITY_KINDS] + [role == r for r in ROLES]
+        for t in SPAN_TYPES:
+            on = kind == t
+            row += [on and ent == k for k in ENTITY_KINDS] + [on and k in inside for k in ENTITY_KINDS]
+            row += [on and role == r for r in TYPE_ROLES] + [on and phrase, on and predicate, on and np_, on and reason]
+        rows.append(row)
+    return np.asarray(rows, dtype=np.float64).reshape(len(rows), len(parse_feature_names()))
+
+
 def span_feature_names() -> list[str]:
     names = ["n", "log_n", "n_is_1", "n_le_3", "n_ge_6", "repeats_question", "any_question_word", "nearness",
              "question_word_before", "question_word_after", "nearer_after_question", "starts_with_number", "has_number",
@@ -354,7 +401,7 @@ def span_feature_names() -> list[str]:
     names += [f"after={w}" for w in AFTER_WORDS] + ["after=</s>"]
     for t in SPAN_TYPES:
         names += [f"{t}*{f}" for f in ("number", "date", "capitalised", "reason", "list", "n", "repeats", "has_number", "typed")]
-    return names
+    return names + parse_feature_names()
 
 
 @dataclass(frozen=True)
@@ -398,8 +445,10 @@ def span_candidates(sentence: str, max_words: int = SPAN_MAX_WORDS) -> list[tupl
     return out
 
 
-def span_features(sentence: str, profile: QuestionProfile, candidates: list[tuple[int, int]], words: list[SpanWord] | None = None) -> np.ndarray:
-    """One row of span_feature_names() per candidate."""
+def span_features(sentence: str, profile: QuestionProfile, candidates: list[tuple[int, int]], words: list[SpanWord] | None = None,
+                  parsed_spans=None) -> np.ndarray:
+    """One row of span_feature_names() per candidate (`parsed_spans`: the sentence's typed spans
+    from its parse, qa/represent/typed.py)."""
     ws = words if words is not None else span_words(sentence)
     qtoks = profile.tokens
     word_tokens = _word_tokens(sentence) if words is None or words is span_words(sentence) else [frozenset(tokenize(w.text)) for w in ws]
@@ -447,7 +496,9 @@ def span_features(sentence: str, profile: QuestionProfile, candidates: list[tupl
             row += [on and starts_number, on and date, on and capitalised, on and reason, on and is_list, on * n,
                     on * repeats, on and has_number, on and is_typed]
         rows.append(row)
-    return np.asarray(rows, dtype=np.float64).reshape(len(rows), len(span_feature_names()))
+    lexical = np.asarray(rows, dtype=np.float64).reshape(len(rows), len(span_feature_names()) - len(parse_feature_names()))
+    parsed = parse_features(profile, [(ws[i].start, ws[j].end) for i, j in candidates], parsed_spans)
+    return np.hstack([lexical, parsed])
 
 
 @lru_cache(maxsize=4096)
@@ -494,12 +545,13 @@ def answer_candidates(sentence: str, profile: QuestionProfile) -> list[tuple[int
     return holding or cands
 
 
-def ranked_spans(sentence: str, profile: QuestionProfile, model) -> list[tuple[str, float]]:
+def ranked_spans(sentence: str, profile: QuestionProfile, model, typed=None) -> list[tuple[str, float]]:
     """The answer_candidates of `sentence`, best first, with the model's score."""
     ws = span_words(sentence)
     cands = answer_candidates(sentence, profile)
     if not cands:
         return []
-    scores = model.score(span_features(sentence, profile, cands, ws))
+    X = span_features(sentence, profile, cands, ws, typed)
+    scores = model.score(X[:, : len(model.features)])  # a model fitted before the parse features reads the first columns
     order = np.argsort(-scores, kind="stable")
     return [(sentence[ws[cands[k][0]].start : ws[cands[k][1]].end], float(scores[k])) for k in order]
