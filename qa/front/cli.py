@@ -510,7 +510,8 @@ def batch(file, output, k, mode, fmt, index_dir, index_name, all_reports):
 
     from ..settings import validate_question
     from .batch import MAX_BATCH_BYTES, duplicate_ids, read_batch_bytes, read_batch_file
-    from .render import answer_json, batch_markdown_head, batch_markdown_row, batch_text_row, use_color
+    from .render import batch_markdown_head, batch_markdown_row, batch_text_row, use_color
+    from .service import answered, batch_row
 
     if str(file) == "-":
         items = read_batch_bytes(_read_stdin(MAX_BATCH_BYTES + 1), "standard input")
@@ -524,41 +525,33 @@ def batch(file, output, k, mode, fmt, index_dir, index_name, all_reports):
     color = output is None and fmt == "text" and use_color(sys.stdout.isatty())
     sink = OutputFile(output) if output is not None else None
     put = sink.write if sink is not None else (lambda text: write_stdout(text, color=color))
-    failures = answered = 0
+    failures = answered_count = 0
     from rich.progress import Progress
+
+    def ask(question):
+        validate_question(question)  # the command line's limits (a server's are smaller)
+        return index.ask(question, k=k, mode=mode)
 
     # each answer is written as soon as it is made: nothing is held until the end
     with sink or contextlib.nullcontext(), Progress(transient=True, console=_stderr_console(), disable=not _stderr_console().is_terminal) as bar:
         task = bar.add_task("answering", total=len(items))
         if fmt == "markdown":
             put(batch_markdown_head())
-        for n, item in enumerate(items):
-            error, answer = item.error, None
-            if error is None:
-                try:
-                    validate_question(item.question)
-                    answer = index.ask(item.question, k=k, mode=mode)
-                except KzqaError as exc:
-                    error = f"line {item.line}: {exc}"
-                except Exception as exc:  # one bad line must not lose the others' answers
-                    if os.environ.get("KZQA_DEBUG"):
-                        raise
-                    error = f"line {item.line}: internal error: {exc.__class__.__name__}: {' '.join(str(exc).split())[:200]}"
+        for n, (item, answer, error) in enumerate(answered(items, ask, internal_errors=True)):
             if error is not None:
                 failures += 1
                 click.echo(f"kzqa: warning: {error}", err=True)
             else:
-                answered += 1
+                answered_count += 1
             if fmt == "json":
-                row = answer_json(answer, {"id": item.id}) if answer is not None else json.dumps({"id": item.id, "line": item.line, "error": error}, ensure_ascii=False)
-                put(row + "\n")
+                put(json.dumps(batch_row(item, answer, error), ensure_ascii=False) + "\n")
             elif fmt == "markdown":
                 put(("\n" if n else "") + batch_markdown_row(item.id, answer, error))
             else:
                 put(("\n" if n else "") + batch_text_row(item.id, answer, error, color=color))
             bar.advance(task)
     if output is not None:
-        click.echo(f"kzqa: wrote {answered} answer{'' if answered == 1 else 's'}"
+        click.echo(f"kzqa: wrote {answered_count} answer{'' if answered_count == 1 else 's'}"
                    + (f" and {failures} error row{'' if failures == 1 else 's'}" if failures else "") + f" to {output}", err=True)
     if failures:
         sys.exit(EXIT_ERROR)

@@ -13,9 +13,10 @@ Requests are bounded here, for both front ends: question length, k, batch size a
 from __future__ import annotations
 
 import json
+import os
 import sys
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -231,6 +232,39 @@ def answer(library: Library, question: str, k: int = 3, mode: str = DEFAULT_MODE
     return library.searching(library.pick(reports)).ask(question, k=k, mode=mode).to_dict()
 
 
+def answered(items: Iterable, ask: Callable[[str], object], passes: tuple[type[BaseException], ...] = (),
+             internal_errors: bool = False) -> Iterator[tuple[object, object | None, str | None]]:
+    """The one batch loop (`kzqa batch` and POST /api/batch): each batch item (qa/front/batch.py's
+    BatchItem) with its Answer, or with the error its row carries instead ("line N: why"), one at a
+    time so that a caller can write each row as it comes.
+
+    `ask(question)` answers one question under the caller's limits. A KzqaError is the row's
+    error, except the `passes` types, which end the whole batch (a report still loading); with
+    `internal_errors` any other exception is the row's error too (one bad line must not lose the
+    others' answers), unless KZQA_DEBUG is set."""
+    for item in items:
+        error, result = item.error, None
+        if error is None:
+            try:
+                result = ask(item.question)
+            except passes:
+                raise
+            except KzqaError as exc:
+                error = f"line {item.line}: {exc}"
+            except Exception as exc:
+                if not internal_errors or os.environ.get("KZQA_DEBUG"):
+                    raise
+                error = f"line {item.line}: internal error: {exc.__class__.__name__}: {' '.join(str(exc).split())[:200]}"
+        yield item, result, error
+
+
+def batch_row(item, result, error: str | None) -> dict:
+    """A `kzqa batch` JSON row: the answer with the item's "id" first, or {"id", "line", "error"}."""
+    if result is None:
+        return {"id": item.id, "line": item.line, "error": error}
+    return {"id": item.id} | result.to_dict()
+
+
 def batch(library: Library, items: list, k: int = 3, mode: str = DEFAULT_MODE, reports: Iterable[str] | None = None) -> list[dict]:
     """`kzqa batch` rows for parsed items (qa.batch.BatchItem): the answer with its "id", or
     {"id", "line", "error"} for an item that cannot be read or answered."""
@@ -240,19 +274,11 @@ def batch(library: Library, items: list, k: int = 3, mode: str = DEFAULT_MODE, r
         library.index(name)  # 503 for the whole request while a report loads, not an error per row
     if len(items) > MAX_BATCH_QUESTIONS:
         raise TooLarge(f"too many questions ({len(items)}; the limit is {MAX_BATCH_QUESTIONS} a request)")
-    rows = []
-    for item in items:
-        error = item.error
-        if error is None:
-            try:
-                rows.append({"id": item.id} | answer(library, item.question, k, mode, names))
-                continue
-            except (NotReady, UnknownReport):
-                raise
-            except KzqaError as exc:
-                error = f"line {item.line}: {exc}"
-        rows.append({"id": item.id, "line": item.line, "error": error})
-    return rows
+
+    def ask(question):
+        return library.searching(names).ask(check_question(question), k=k, mode=mode)
+
+    return [batch_row(*row) for row in answered(items, ask, passes=(NotReady, UnknownReport))]
 
 
 def batch_items(data: bytes, content_type: str = "") -> list:
