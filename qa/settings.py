@@ -17,6 +17,8 @@ MAX_QUESTION_CHARS = 10_000
 MAX_K = 1_000  # passages per answer, on the command line and in the shell
 SERVE_MAX_QUESTION_CHARS = 2_000
 SERVE_MAX_K = 100
+EVAL_SETS = ("original", "user")  # the eval sets that ship in eval/ (qa/evaluation/evalset.py)
+EVAL_SPLITS = ("dev", "test")  # the user set's fixed halves: dev to choose on, test only to report
 
 
 def validate_question(question: str) -> str:

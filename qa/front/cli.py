@@ -20,7 +20,7 @@ import click
 
 from .. import __version__
 from ..errors import KzqaError
-from ..settings import DEFAULT_MODE, FORMATS, MAX_K, MODES
+from ..settings import DEFAULT_MODE, EVAL_SETS, EVAL_SPLITS, FORMATS, MAX_K, MODES
 from .output import OutputFile, guard_standard_streams, write_stdout
 EXIT_ERROR = 1
 EXIT_INTERNAL = 3
@@ -558,9 +558,9 @@ def batch(file, output, k, mode, fmt, index_dir, index_name, all_reports):
 
 
 @cli.command("eval")
-@click.option("--set", "which", type=click.Choice(["all", "original", "user"]), default="all", show_default=True,
+@click.option("--set", "which", type=click.Choice(("all", *EVAL_SETS)), default="all", show_default=True,
               help="Eval set: original (eval/questions.jsonl), user (eval/user-questions.jsonl, by split), or both.")
-@click.option("--split", type=click.Choice(["dev", "test"]), default=None, help="Only this split of the user set.")
+@click.option("--split", type=click.Choice(EVAL_SPLITS), default=None, help="Only this split of the user set.")
 @click.option("--questions", type=click.Path(path_type=Path, dir_okay=False), default=None, help="Another eval set (JSONL) instead of the shipped ones.")
 @click.option("--mode", "modes", type=click.Choice(MODES), multiple=True, help="Configuration(s) to run [default: hybrid].")
 @click.option("--all-modes", is_flag=True, help="Run every configuration: bm25, dense, hybrid, rerank.")
@@ -583,35 +583,15 @@ def eval_cmd(which, split, questions, modes, all_modes, k, as_json, out, index_d
     """
     import tempfile
 
-    from ..evaluation.evalset import default_questions_path, load_eval_set, select_split
-    from ..evaluation.evaluate import Group, run_eval
+    from ..evaluation.evalset import choose_sets
+    from ..evaluation.evaluate import run_eval
 
     if modes and all_modes:
         raise click.UsageError("--mode and --all-modes conflict; give one")
+    if split and questions is None and which not in ("all", "user"):
+        raise click.UsageError("--split applies to the user set; use --set user or --set all")
     chosen = list(MODES) if all_modes else (list(dict.fromkeys(modes)) or [DEFAULT_MODE])
-    groups = None
-    if questions is not None:
-        items = load_eval_set(questions)
-        name = questions.stem
-        splits = sorted({it.split for it in items if it.split})
-        if split:
-            items = select_split(items, split)
-            if not items:
-                raise KzqaError(f"{questions} has no items in split {split!r}")
-        sets = {name: items}
-        if splits and not split:
-            groups = [Group(f"{name}-{s}", name, s) for s in splits]
-        elif split:
-            groups = [Group(f"{name}-{split}", name, split)]
-    else:
-        names = ["original", "user"] if which == "all" else [which]
-        sets = {n: load_eval_set(default_questions_path(n)) for n in names}
-        if split:
-            if "user" not in sets:
-                raise click.UsageError("--split applies to the user set; use --set user or --set all")
-            sets["user"] = select_split(sets["user"], split)
-            groups = [Group("original", "original")] if "original" in sets else []
-            groups.append(Group(f"user-{split}", "user", split))
+    sets, groups = choose_sets(which, split, questions)
     index = _load(index_dir, index_name)
     with tempfile.TemporaryDirectory(prefix="kzqa-eval-") as tmp:
         out_dir = out or Path(tmp)
