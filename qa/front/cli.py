@@ -425,10 +425,7 @@ def _index_folder(folder: Path, index_dir, rebuild: bool) -> None:
 
 @cli.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array, one object per index.")
-@click.option(
-    "--index-dir", type=click.Path(file_okay=True, dir_okay=True, path_type=Path), envvar="KZQA_INDEX_DIR",
-    default=None, help="Folder that holds the indexes [env: KZQA_INDEX_DIR].",
-)
+@INDEX_DIR_OPTION
 @handle_errors
 def list_cmd(as_json, index_dir):
     """Show the indexed reports: name, report (country and year), layout, pages, passages, model,
@@ -442,41 +439,17 @@ def list_cmd(as_json, index_dir):
       kzqa list
       kzqa list --json
     """
-    from ..index.naming import default_index_root, expand_dir
-    from ..index.listing import list_indexes
+    from .render import index_table
+    from .service import listing
 
-    root = expand_dir(index_dir) if index_dir else default_index_root()
-    infos = list_indexes(root)
+    root, rows = listing(index_dir)
     if as_json:
-        write_stdout(json.dumps([i.row() for i in infos], ensure_ascii=False, indent=1) + "\n")
+        write_stdout(json.dumps(rows, ensure_ascii=False, indent=1) + "\n")
         return
-    if not infos:
+    if not rows:
         click.echo(f"kzqa: no indexes in {root}; build one with: kzqa index [FILE --name NAME]", err=True)
         return
-    header = ("NAME", "REPORT", "LAYOUT", "PAGES", "PASSAGES", "MODEL", "BUILT", "STATUS")
-    table = [header]
-    for info in infos:
-        r = info.row()
-        model = (r["model"] or "-").rsplit("/", 1)[-1]
-        built = (r["built"] or "-").replace("T", " ")[:16]
-        source = r["source"] or "-"
-        report = r["label"] or r["title"] or "-"
-        if source != "shipped report" and source != "-":
-            report = f"{report} ({Path(source).name})"
-        status = info.status if not info.problem else f"{info.status}: {info.problem}"
-        table.append((
-            r["name"] + ("*" if info.default else ""), report, r["layout"] or "-",
-            str(r["pages"] if r["pages"] is not None else "-"), str(r["chunks"] if r["chunks"] is not None else "-"),
-            model, built, status,
-        ))
-    widths = [max(len(row[c]) for row in table) for c in range(len(header) - 1)]
-    lines = []
-    for row in table:
-        cells = [cell.rjust(w) if c in (3, 4) and row is not table[0] else cell.ljust(w) for c, (cell, w) in enumerate(zip(row, widths))]
-        lines.append("  ".join(cells + [row[-1]]).rstrip())
-    from .render import terminal_safe
-
-    write_stdout(terminal_safe("\n".join(lines)) + f"\n\n{len(infos)} index(es) in {root}; * = the default\n")
+    write_stdout(index_table(rows, root))
 
 
 @cli.command()

@@ -74,13 +74,13 @@ class Library:
 
     def __init__(self, names: Iterable[str] | None = None, index_dir: str | Path | None = None,
                  notify: Callable[[str], None] | None = None) -> None:
-        from ..index.naming import DEFAULT_NAME, resolve_location
+        from ..index.naming import DEFAULT_NAME, index_root, resolve_location
 
         self.names = list(dict.fromkeys(names or [DEFAULT_NAME]))
         self.index_dir = index_dir
         for name in self.names:
             resolve_location(index_dir, name)  # an invalid name is an error now, not in the thread
-        self.root = resolve_location(index_dir).root
+        self.root = index_root(index_dir)
         self.slots = {name: Slot(name) for name in self.names}
         self._notify = notify or (lambda msg: print(f"kzqa: {msg}", file=sys.stderr, flush=True))
         self._changed = threading.Condition()
@@ -118,7 +118,6 @@ class Library:
 
     def _load_all(self) -> None:
         from ..search.pipeline import Index
-        from ..index.listing import list_indexes
         from ..index.open import open_index
 
         for slot in self.slots.values():
@@ -133,8 +132,8 @@ class Library:
             try:
                 index = Index(open_index(self.index_dir, slot.name, notify=notify))
                 index.ask(WARM_UP_QUESTION, k=1)  # loads the models and lazy tables before the first request
-                rows = {i.name: i.row() for i in list_indexes(self.root)}
-                self._set(slot, index=index, state="ready", error=None, listing=rows.get(slot.name))
+                row = next((r for r in listing(self.root)[1] if r["name"] == slot.name), None)
+                self._set(slot, index=index, state="ready", error=None, listing=row)
             except KzqaError as exc:
                 self._set(slot, state="failed", error=str(exc))
                 self._notify(f"error: report {slot.name!r} cannot be served: {exc}")
@@ -334,6 +333,16 @@ def toc(library: Library, report: str | None = None, depth: int = 4) -> dict:
     if not isinstance(depth, int) or isinstance(depth, bool) or not 1 <= depth <= 4:
         raise KzqaError(f"depth must be 1, 2, 3 or 4 (got {depth!r})")
     return json.loads(toc_json(library.index(report).report, depth))
+
+
+def listing(index_dir: str | Path | None = None) -> tuple[Path, list[dict]]:
+    """The index folder and its indexes as `kzqa list --json` rows, each checked the way `ask`
+    would check it (nothing is built or changed)."""
+    from ..index.listing import list_indexes
+    from ..index.naming import index_root
+
+    root = index_root(index_dir)
+    return root, [info.row() for info in list_indexes(root)]
 
 
 def reports(library: Library) -> list[dict]:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from ..errors import KzqaError
 from .format import FORMAT_VERSION, SUFFIX, is_int
-from .naming import DEFAULT_NAME, IndexLocation, check_root, default_index_root, expand_dir, valid_name
+from .naming import DEFAULT_NAME, IndexLocation, check_root, index_root, valid_name
 from .read import legacy_manifest, newer_format, own_params, read_manifest, stale_reasons, verify_index
 
 
@@ -65,7 +65,7 @@ def list_indexes(index_dir: str | Path | None = None, check: bool = True) -> lis
     """The indexes under the root, by name, each checked the way `ask` would check it (staleness,
     then every row's and the encoder's checksum) unless check=False. Reads only; never builds or
     repairs. Indexes of kzqa 0.1.0 (folders with a manifest.json) are listed as stale."""
-    root = expand_dir(index_dir) if index_dir else default_index_root()
+    root = index_root(index_dir)
     check_root(root)
     if not root.exists():
         return []

@@ -42,6 +42,11 @@ def default_index_root() -> Path:
     return Path(cache) / "kzqa"
 
 
+def index_root(index_dir: str | Path | None = None) -> Path:
+    """The folder of indexes: the one given, else the default (default_index_root)."""
+    return expand_dir(index_dir) if index_dir else default_index_root()
+
+
 @dataclass
 class IndexLocation:
     root: Path
@@ -59,7 +64,7 @@ class IndexLocation:
 
 
 def resolve_location(index_dir: str | Path | None = None, name: str | None = None) -> IndexLocation:
-    root = expand_dir(index_dir) if index_dir else default_index_root()
+    root = index_root(index_dir)
     name = DEFAULT_NAME if name is None else name
     problem = name_problem(name)
     if problem:

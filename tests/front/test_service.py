@@ -32,3 +32,25 @@ def test_one_batch_loop_turns_each_failure_into_its_row(index):
         list(answered(items, ask))
     with pytest.raises(NotReady):
         list(answered(items[:1], lambda q: (_ for _ in ()).throw(NotReady("loading")), passes=(NotReady,)))
+
+
+def test_kzqa_list_prints_the_rows_of_kzqa_list_json(cli_env, index_dir):
+    """The table is laid out from the JSON rows (qa/front/render.index_table), nothing else."""
+    import json
+
+    from click.testing import CliRunner
+
+    from qa.front.cli import cli
+    from qa.front.render import index_table
+    from qa.front.service import listing
+
+    root, rows = listing(index_dir)
+    as_json = CliRunner().invoke(cli, ["list", "--json"], env=cli_env, catch_exceptions=False)
+    assert json.loads(as_json.stdout) == rows and "kazakhstan-2011" in [r["name"] for r in rows]
+    table = CliRunner().invoke(cli, ["list"], env=cli_env, catch_exceptions=False).stdout
+    assert table == index_table(rows, root)
+    header, *lines = table.splitlines()
+    assert header.split() == ["NAME", "REPORT", "LAYOUT", "PAGES", "PASSAGES", "MODEL", "BUILT", "STATUS"]
+    shipped = next(line for line in lines if line.startswith("kazakhstan-2011*"))
+    assert " Kazakhstan 2011 " in shipped and " pdf-text " in shipped and shipped.endswith("  ok")
+    assert table.endswith(f"\n\n{len(rows)} index(es) in {root}; * = the default\n")
