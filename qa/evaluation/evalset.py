@@ -17,7 +17,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import KzqaError
+from ..errors import Fix, KzqaError
 from ..settings import EVAL_SETS, EVAL_SPLITS as SPLITS
 from ..represent.lexical import tokenize
 from ..document import Report, normalize_space
@@ -62,7 +62,7 @@ def _as_list(value) -> list:
 def load_eval_set(path: str | Path | None = None) -> list[EvalItem]:
     p = Path(path) if path else default_questions_path()
     if not p.is_file():
-        raise KzqaError(f"no eval set at {p} (give one with --questions FILE)")
+        raise KzqaError(f"no eval set at {p}", Fix.EVAL_SET)
     try:
         text = p.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as exc:

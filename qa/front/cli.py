@@ -39,7 +39,10 @@ def handle_errors(fn):
         try:
             return fn(*args, **kwargs)
         except KzqaError as exc:
-            fail(str(exc))
+            from .hints import explain
+
+            ctx = click.get_current_context(silent=True)
+            fail(explain(exc, building=ctx is not None and ctx.info_name == "index"))
         except KeyboardInterrupt:
             click.echo("kzqa: interrupted", err=True)
             sys.exit(130)
@@ -397,6 +400,7 @@ def _index_folder(folder: Path, index_dir, rebuild: bool) -> None:
     indexed is reported and the others go on (exit status 1 if any failed)."""
     from ..index.naming import DEFAULT_NAME, free_name, report_files
     from ..index.write import build_index
+    from .hints import explain
 
     files = report_files(folder)
     if not files:
@@ -413,7 +417,7 @@ def _index_folder(folder: Path, index_dir, rebuild: bool) -> None:
             except KzqaError as exc:
                 failures += 1
                 results.append(None)
-                click.echo(f"kzqa: error: {path}: {exc}", err=True)
+                click.echo(f"kzqa: error: {path}: {explain(exc, building=True)}", err=True)
     finally:
         progress.close()
     for result in results:

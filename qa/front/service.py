@@ -20,8 +20,9 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import IndexDamaged, KzqaError
+from ..errors import Fix, IndexDamaged, KzqaError
 from ..settings import DEFAULT_MODE, SERVE_MAX_K, SERVE_MAX_QUESTION_CHARS, validate_mode, validate_question
+from .hints import explain, words
 
 MAX_BATCH_QUESTIONS = 100
 MAX_BODY_BYTES = 256 * 1024
@@ -100,7 +101,7 @@ class Library:
         for name in self.names:
             if name != DEFAULT_NAME and name not in known:
                 listed = f" (indexed: {', '.join(known)})" if known else ""
-                raise KzqaError(f"no index named {name!r} in {self.root}{listed}; build it with: kzqa index FILE --name {name}")
+                raise KzqaError(f"no index named {name!r} in {self.root}{listed}", Fix.BUILD, name)
 
     def start(self) -> None:
         """Load every report in a background thread (once)."""
@@ -134,9 +135,9 @@ class Library:
                 index.ask(WARM_UP_QUESTION, k=1)  # loads the models and lazy tables before the first request
                 row = next((r for r in listing(self.root)[1] if r["name"] == slot.name), None)
                 self._set(slot, index=index, state="ready", error=None, listing=row)
-            except KzqaError as exc:
-                self._set(slot, state="failed", error=str(exc))
-                self._notify(f"error: report {slot.name!r} cannot be served: {exc}")
+            except KzqaError as exc:  # said with the command that mends it: the one who reads it runs the server
+                self._set(slot, state="failed", error=explain(exc))
+                self._notify(f"error: report {slot.name!r} cannot be served: {explain(exc)}")
             except Exception as exc:  # noqa: BLE001 - one line, the server goes on for the others
                 self._set(slot, state="failed", error=f"internal error: {exc.__class__.__name__}: {exc}")
                 self._notify(f"error: report {slot.name!r} cannot be served: {exc.__class__.__name__}: {exc}")
@@ -342,7 +343,13 @@ def listing(index_dir: str | Path | None = None) -> tuple[Path, list[dict]]:
     from ..index.naming import index_root
 
     root = index_root(index_dir)
-    return root, [info.row() for info in list_indexes(root)]
+    rows = []
+    for info in list_indexes(root):
+        row = info.row()
+        if row["problem"]:
+            row["problem"] += words(info.fix, info.name)
+        rows.append(row)
+    return root, rows
 
 
 def reports(library: Library) -> list[dict]:

@@ -8,7 +8,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import KzqaError
+from ..errors import Fix, KzqaError
 from .format import SUFFIX
 
 
@@ -93,7 +93,7 @@ def valid_name(name: str) -> bool:
 
 def check_root(root: Path) -> None:
     if root.exists() and not root.is_dir():
-        raise KzqaError(f"the index folder {root} is a file, not a folder; give another --index-dir")
+        raise KzqaError(f"the index folder {root} is a file, not a folder", Fix.INDEX_DIR)
 
 
 REPORT_SUFFIXES = (".txt", ".md", ".pdf")
