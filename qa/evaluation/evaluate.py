@@ -12,7 +12,7 @@ form is relevant instead; failing that, every passage holding any of its sentenc
 Confidence intervals: 95 % percentile bootstrap over items (scipy.stats.bootstrap, seeded), so a
 difference of one or two questions is not read as progress.
 
-Why one file of ~520 lines: the relevance rule, the metrics and the tables read the same per-item
+Why one file of ~500 lines: the relevance rule, the metrics and the tables read the same per-item
 records; kept together so that a figure and the rule it counts by are read in one place.
 """
 

@@ -1,11 +1,13 @@
-"""The `kzqa` command: a thin click layer that parses options, calls the library, prints results.
+"""The `kzqa` command: a thin click layer that parses options, calls the application layer
+(qa/front/service.py: the batch loop, the excerpt a REF shows, the index list) and the stages
+(kzqa eval's sets: qa/evaluation/evalset.py), and prints the results (qa/front/render.py).
 
-Errors the user can act on print one line on stderr and exit 1; usage errors exit 2 (click).
+Errors the user can act on print one line on stderr and exit 1, with the command that mends them
+(qa/front/hints.py: the library names none); usage errors exit 2 (click).
 
-Why one file of ~840 lines: it is the commands' options and help texts (most of its length) and the
+Why one file of ~790 lines: it is the commands' options and help texts (most of its length) and the
 few helpers they share (loading with progress, the output switches); split by command, each file
-would import the same helpers back. What is not CLI (answering, showing, naming indexes) belongs
-in qa/front/service.py and the stages; moving the rest of the batch and eval loops there is open.
+would import the same helpers back.
 """
 
 from __future__ import annotations
@@ -20,7 +22,9 @@ import click
 
 from .. import __version__
 from ..errors import KzqaError
-from ..settings import DEFAULT_MODE, EVAL_SETS, EVAL_SPLITS, FORMATS, MAX_K, MODES
+from ..settings import (
+    DEFAULT_MODE, EVAL_SETS, EVAL_SPLITS, FORMATS, MAX_BATCH_BYTES, MAX_K, MAX_STDIN_QUESTION_BYTES, MAX_TOC_DEPTH, MODES,
+)
 from .output import OutputFile, guard_standard_streams, write_stdout
 EXIT_ERROR = 1
 EXIT_INTERNAL = 3
@@ -163,9 +167,6 @@ def reports_options(fn):
              "Default: the shipped Kazakhstan 2011 report.",
     )(fn)
     return INDEX_DIR_OPTION(fn)
-
-
-MAX_STDIN_QUESTION_BYTES = 1024 * 1024
 
 
 def _read_stdin(limit: int) -> bytes:
@@ -486,7 +487,7 @@ def batch(file, output, k, mode, fmt, index_dir, index_name, all_reports):
     import contextlib
 
     from ..settings import validate_question
-    from .batch import MAX_BATCH_BYTES, duplicate_ids, read_batch_bytes, read_batch_file
+    from .batch import duplicate_ids, read_batch_bytes, read_batch_file
     from .render import batch_markdown_head, batch_markdown_row, batch_text_row, use_color
     from .service import answered, batch_row
 
@@ -642,7 +643,7 @@ def _report_prefix(index_dir, ref: str) -> tuple[str | None, str]:
 
 
 @cli.command("toc")
-@click.option("--depth", type=click.IntRange(1, 4), default=4, show_default=True,
+@click.option("--depth", type=click.IntRange(1, MAX_TOC_DEPTH), default=MAX_TOC_DEPTH, show_default=True,
               help="Heading levels: 1 sections, 2 lettered subsections, 3 sub-headings, 4 run-in headings.")
 @FORMAT_OPTION
 @index_options

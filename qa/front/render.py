@@ -1,5 +1,6 @@
-"""Stage 6 (presentation): answers, batches, excerpts (`kzqa show`) and the outline (`kzqa toc`)
-as text for people, markdown for notes, or JSON. Colour codes only when asked (see use_color)."""
+"""Stage 6 (presentation): answers, batches, excerpts (`kzqa show`), the outline (`kzqa toc`) and
+the indexes (`kzqa list`) as text for people, markdown for notes, or JSON. Colour codes only when
+asked (see use_color)."""
 
 from __future__ import annotations
 

@@ -21,12 +21,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import Fix, IndexDamaged, KzqaError
-from ..settings import DEFAULT_MODE, SERVE_MAX_K, SERVE_MAX_QUESTION_CHARS, validate_mode, validate_question
+from ..settings import (
+    DEFAULT_MODE, MAX_TOC_DEPTH, SERVE_MAX_BATCH_QUESTIONS, SERVE_MAX_BODY_BYTES, SERVE_MAX_K, SERVE_MAX_QUESTION_CHARS,
+    SERVE_MAX_REF_CHARS, validate_mode, validate_question,
+)
 from .hints import explain, words
 
-MAX_BATCH_QUESTIONS = 100
-MAX_BODY_BYTES = 256 * 1024
-MAX_REF_CHARS = 300
+MAX_BODY_BYTES = SERVE_MAX_BODY_BYTES  # the name qa/front/server.py reads the limit by
 WARM_UP_QUESTION = "how many prisoners were released"
 
 
@@ -213,8 +214,8 @@ def check_mode(mode: object) -> str:
 def check_ref(ref: object) -> str:
     if not isinstance(ref, str) or not ref.strip():
         raise KzqaError("the reference is empty; give a passage id, a section (1.c), a heading or a page (p5)")
-    if len(ref) > MAX_REF_CHARS:
-        raise TooLarge(f"the reference is too long ({len(ref)} characters; the limit is {MAX_REF_CHARS})")
+    if len(ref) > SERVE_MAX_REF_CHARS:
+        raise TooLarge(f"the reference is too long ({len(ref)} characters; the limit is {SERVE_MAX_REF_CHARS})")
     return ref
 
 
@@ -272,8 +273,8 @@ def batch(library: Library, items: list, k: int = 3, mode: str = DEFAULT_MODE, r
     names = library.pick(reports)
     for name in names:
         library.index(name)  # 503 for the whole request while a report loads, not an error per row
-    if len(items) > MAX_BATCH_QUESTIONS:
-        raise TooLarge(f"too many questions ({len(items)}; the limit is {MAX_BATCH_QUESTIONS} a request)")
+    if len(items) > SERVE_MAX_BATCH_QUESTIONS:
+        raise TooLarge(f"too many questions ({len(items)}; the limit is {SERVE_MAX_BATCH_QUESTIONS} a request)")
 
     def ask(question):
         return library.searching(names).ask(check_question(question), k=k, mode=mode)
@@ -286,8 +287,8 @@ def batch_items(data: bytes, content_type: str = "") -> list:
     objects), or the text `kzqa batch` reads (one question a line, or JSONL)."""
     from .batch import check_batch_bytes, parse_batch_bytes
 
-    if len(data) > MAX_BODY_BYTES:
-        raise TooLarge(f"the request body is too large ({len(data)} bytes; the limit is {MAX_BODY_BYTES})")
+    if len(data) > SERVE_MAX_BODY_BYTES:
+        raise TooLarge(f"the request body is too large ({len(data)} bytes; the limit is {SERVE_MAX_BODY_BYTES})")
     if "json" in content_type.split(";")[0] and "ndjson" not in content_type and "jsonl" not in content_type:
         try:
             value = json.loads(data.decode("utf-8"))
@@ -299,8 +300,8 @@ def batch_items(data: bytes, content_type: str = "") -> list:
             raise KzqaError('give a JSON list of questions (or of {"question", "id"} objects), or one question a line')
         if not value:
             raise KzqaError("the request has no questions (an empty list)")
-        if len(value) > MAX_BATCH_QUESTIONS:
-            raise TooLarge(f"too many questions ({len(value)}; the limit is {MAX_BATCH_QUESTIONS} a request)")
+        if len(value) > SERVE_MAX_BATCH_QUESTIONS:
+            raise TooLarge(f"too many questions ({len(value)}; the limit is {SERVE_MAX_BATCH_QUESTIONS} a request)")
         # each element as the JSONL line `kzqa batch` would read; its place in the list is its line
         lines = [json.dumps(v if isinstance(v, dict) else {"question": v}, ensure_ascii=False) for v in value]
         return parse_batch_bytes("\n".join(lines).encode("utf-8"))
@@ -327,12 +328,12 @@ def show(library: Library, ref: str, report: str | None = None) -> dict:
     return excerpt_dict(show_ref(index.report, index.chunks, ref))
 
 
-def toc(library: Library, report: str | None = None, depth: int = 4) -> dict:
+def toc(library: Library, report: str | None = None, depth: int = MAX_TOC_DEPTH) -> dict:
     """What `kzqa toc --format json` prints: the title, page count and outline entries."""
     from .render import toc_json
 
-    if not isinstance(depth, int) or isinstance(depth, bool) or not 1 <= depth <= 4:
-        raise KzqaError(f"depth must be 1, 2, 3 or 4 (got {depth!r})")
+    if not isinstance(depth, int) or isinstance(depth, bool) or not 1 <= depth <= MAX_TOC_DEPTH:
+        raise KzqaError(f"depth must be {', '.join(map(str, range(1, MAX_TOC_DEPTH)))} or {MAX_TOC_DEPTH} (got {depth!r})")
     return json.loads(toc_json(library.index(report).report, depth))
 
 
