@@ -1,13 +1,16 @@
-"""What `kzqa serve` and `kzqa mcp` answer with: the served reports, each loaded once, and the
-calls both front ends make (ask, batch, show, toc, reports), each returning the JSON the CLI
-prints (`kzqa ask --json`, a `kzqa batch` row, `kzqa show --format json`, `kzqa toc --format
-json`, a `kzqa list --json` row).
+"""The application layer: what every front does the same way. The CLI takes from it the one batch
+loop (answered, batch_row), the excerpt a reference shows (excerpt, the shell's :show too) and the
+index list (listing); `kzqa serve` and `kzqa mcp` also the served reports, each loaded once, and the
+calls they make (ask, batch, show, toc, reports), each returning the JSON the CLI prints (`kzqa
+ask --json`, a `kzqa batch` row, `kzqa show --format json`, `kzqa toc --format json`, a `kzqa
+list --json` row).
 
 No web framework here: the HTTP app (qa/front/server.py) and the MCP server (qa/front/mcp_server.py) are thin
-layers over this module. `answer()` is the one place an answer comes from: it picks the report(s)
-and asks, several reports searched as one (qa/index/corpus.py).
+layers over this module. `answer()` is the one place a served answer comes from: it picks the
+report(s) and asks, several reports searched as one (qa/index/corpus.py).
 
-Requests are bounded here, for both front ends: question length, k, batch size and body size.
+Requests are bounded here, for both servers: question length, k, batch size and body size
+(qa/settings.py's SERVE_ limits).
 """
 
 from __future__ import annotations
@@ -267,7 +270,7 @@ def batch_row(item, result, error: str | None) -> dict:
 
 
 def batch(library: Library, items: list, k: int = 3, mode: str = DEFAULT_MODE, reports: Iterable[str] | None = None) -> list[dict]:
-    """`kzqa batch` rows for parsed items (qa.batch.BatchItem): the answer with its "id", or
+    """`kzqa batch` rows for parsed items (qa/front/batch.py's BatchItem): the answer with its "id", or
     {"id", "line", "error"} for an item that cannot be read or answered."""
     k, mode = check_k(k), check_mode(mode)
     names = library.pick(reports)
