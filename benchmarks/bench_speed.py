@@ -68,7 +68,7 @@ def main() -> None:
     args = ap.parse_args()
 
     from qa.search.pipeline import Index
-    from qa.evaluation.evaluate import load_eval_set
+    from qa.evaluation.evalset import load_eval_set
     from qa.index.open import open_index
 
     work = Path(tempfile.mkdtemp(prefix="kzqa-bench-"))

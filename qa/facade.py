@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .errors import KzqaError
+from .errors import Fix, KzqaError
 from .search.answer import Answer
 from .search.pipeline import Index
 from .settings import DEFAULT_MODE
@@ -28,7 +28,7 @@ def report_names(reports: str | list[str] | tuple[str, ...], index_dir: str | Pa
         names = [i.name for i in infos if isinstance(i.manifest, dict) and isinstance(i.manifest.get("format_version"), int)
                  and i.manifest["format_version"] <= FORMAT_VERSION]
         if not names:
-            raise KzqaError("no indexed reports to search; build them with: kzqa index FILE-OR-FOLDER")
+            raise KzqaError("no indexed reports to search", Fix.BUILD)
         return names
     names = [str(n) for n in reports]
     if not names:

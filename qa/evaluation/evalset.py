@@ -17,19 +17,19 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import KzqaError
+from ..errors import Fix, KzqaError
+from ..settings import EVAL_SETS, EVAL_SPLITS as SPLITS
 from ..represent.lexical import tokenize
 from ..document import Report, normalize_space
 
 TYPES = ("numeric", "who", "when", "what", "why", "unanswerable")
 STYLES = ("colloquial", "keyword", "typo", "context", "indirect", "analyst")
-SPLITS = ("dev", "test")
 FIELDS = ("id", "question", "answer", "evidence", "section", "heading", "type")
 USER_FIELDS = FIELDS + ("style", "split")
 MIN_EVIDENCE_WORDS = 8
 
 EVAL_DIR = Path(__file__).resolve().parents[2] / "eval"
-SETS = {"original": "questions.jsonl", "user": "user-questions.jsonl"}
+SETS = dict(zip(EVAL_SETS, ("questions.jsonl", "user-questions.jsonl")))
 
 
 @dataclass
@@ -62,7 +62,7 @@ def _as_list(value) -> list:
 def load_eval_set(path: str | Path | None = None) -> list[EvalItem]:
     p = Path(path) if path else default_questions_path()
     if not p.is_file():
-        raise KzqaError(f"no eval set at {p} (give one with --questions FILE)")
+        raise KzqaError(f"no eval set at {p}", Fix.EVAL_SET)
     try:
         text = p.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -134,6 +134,65 @@ def load_fit_items(spec: str = FIT_DEFAULT, purpose: str = "fit") -> list[EvalIt
         else:
             raise SystemExit(f"unknown item set {part!r} for {purpose}: use original and/or user-dev")
     return items
+
+
+# ---------------------------------------------------------------- what `kzqa eval` runs
+
+
+@dataclass
+class Group:
+    """A slice of the items that gets its own column group: a set, or a split of one."""
+
+    name: str  # original | user-dev | user-test | a file's name
+    set: str
+    split: str | None = None
+    style: str | None = None
+
+    def select(self, results: list) -> list:
+        """The results (qa/evaluation/evaluate.py's ItemResult) of this slice's items."""
+        return [
+            r for r in results
+            if r.set == self.set and (self.split is None or r.split == self.split) and (self.style is None or r.style == self.style)
+        ]
+
+
+def default_groups(sets: list[str]) -> list[Group]:
+    groups = []
+    for s in sets:
+        if s == "user":
+            groups += [Group(f"user-{split}", "user", split) for split in SPLITS]
+        else:
+            groups.append(Group(s, s))
+    return groups
+
+
+def choose_sets(which: str = "all", split: str | None = None, questions: str | Path | None = None
+                ) -> tuple[dict[str, list[EvalItem]], list[Group]]:
+    """The eval sets to run, by name, and the column groups to report: the shipped sets (`which`:
+    "all", or one of EVAL_SETS) or the file `questions` (named by its stem); every item, or one
+    split. A file whose items have splits gets a group per split, as the user set does."""
+    if questions is not None:
+        path = Path(questions)
+        items = load_eval_set(path)
+        name = path.stem
+        splits = sorted({it.split for it in items if it.split})
+        if split:
+            items = select_split(items, split)
+            if not items:
+                raise KzqaError(f"{path} has no items in split {split!r}")
+            return {name: items}, [Group(f"{name}-{split}", name, split)]
+        if splits:
+            return {name: items}, [Group(f"{name}-{s}", name, s) for s in splits]
+        return {name: items}, default_groups([name])
+    names = list(EVAL_SETS) if which == "all" else [which]
+    sets = {n: load_eval_set(default_questions_path(n)) for n in names}
+    if not split:
+        return sets, default_groups(names)
+    if "user" not in sets:
+        raise KzqaError(f"only the user set has splits; the {', '.join(names)} set has none")
+    sets["user"] = select_split(sets["user"], split)
+    groups = [Group("original", "original")] if "original" in sets else []
+    return sets, groups + [Group(f"user-{split}", "user", split)]
 
 
 # ---------------------------------------------------------------- overlap

@@ -12,7 +12,7 @@ form is relevant instead; failing that, every passage holding any of its sentenc
 Confidence intervals: 95 % percentile bootstrap over items (scipy.stats.bootstrap, seeded), so a
 difference of one or two questions is not read as progress.
 
-Why one file of ~520 lines: the relevance rule, the metrics and the tables read the same per-item
+Why one file of ~500 lines: the relevance rule, the metrics and the tables read the same per-item
 records; kept together so that a figure and the rule it counts by are read in one place.
 """
 
@@ -25,10 +25,9 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from .evalset import EvalItem, default_questions_path, load_eval_set  # noqa: F401  (re-exported)
+from .evalset import TYPES, EvalItem, Group, default_groups
 from ..document import normalize_space
 
-TYPES = ("numeric", "who", "when", "what", "why", "unanswerable")
 K = 10
 CONFIDENCE = 0.95
 BOOTSTRAP_RESAMPLES = 2000
@@ -301,22 +300,6 @@ def bootstrap_ci(values: list[float], confidence: float = CONFIDENCE, seed: int 
 
 # ---------------------------------------------------------------- groups and tables
 
-@dataclass
-class Group:
-    """A slice of the items that gets its own column group: a set, or a split of one."""
-
-    name: str  # original | user-dev | user-test | a file's name
-    set: str
-    split: str | None = None
-    style: str | None = None
-
-    def select(self, results: list[ItemResult]) -> list[ItemResult]:
-        return [
-            r for r in results
-            if r.set == self.set and (self.split is None or r.split == self.split) and (self.style is None or r.style == self.style)
-        ]
-
-
 CI_METRICS = ("R@1", "RR@{k}", "sentence_acc", "answer_acc")
 
 
@@ -468,16 +451,6 @@ class EvalRun:
     def _style_group(self) -> str:
         test = [g for g in self.groups if g.split == "test"]
         return (test or self.groups)[-1].name
-
-
-def default_groups(sets: list[str]) -> list[Group]:
-    groups = []
-    for s in sets:
-        if s == "user":
-            groups += [Group("user-dev", "user", "dev"), Group("user-test", "user", "test")]
-        else:
-            groups.append(Group(s, s))
-    return groups
 
 
 def run_eval(

@@ -19,9 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import KzqaError
-
-MAX_BATCH_BYTES = 50 * 1024 * 1024
-MAX_ID_CHARS = 200  # a longer id is cut (with "…"): it names a row, it is not data
+from ..settings import MAX_BATCH_BYTES, MAX_ID_CHARS
 
 
 @dataclass

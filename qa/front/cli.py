@@ -1,11 +1,13 @@
-"""The `kzqa` command: a thin click layer that parses options, calls the library, prints results.
+"""The `kzqa` command: a thin click layer that parses options, calls the application layer
+(qa/front/service.py: the batch loop, the excerpt a REF shows, the index list) and the stages
+(kzqa eval's sets: qa/evaluation/evalset.py), and prints the results (qa/front/render.py).
 
-Errors the user can act on print one line on stderr and exit 1; usage errors exit 2 (click).
+Errors the user can act on print one line on stderr and exit 1, with the command that mends them
+(qa/front/hints.py: the library names none); usage errors exit 2 (click).
 
-Why one file of ~840 lines: it is the commands' options and help texts (most of its length) and the
+Why one file of ~790 lines: it is the commands' options and help texts (most of its length) and the
 few helpers they share (loading with progress, the output switches); split by command, each file
-would import the same helpers back. What is not CLI (answering, showing, naming indexes) belongs
-in qa/front/service.py and the stages; moving the rest of the batch and eval loops there is open.
+would import the same helpers back.
 """
 
 from __future__ import annotations
@@ -20,7 +22,9 @@ import click
 
 from .. import __version__
 from ..errors import KzqaError
-from ..settings import DEFAULT_MODE, FORMATS, MAX_K, MODES
+from ..settings import (
+    DEFAULT_MODE, EVAL_SETS, EVAL_SPLITS, FORMATS, MAX_BATCH_BYTES, MAX_K, MAX_STDIN_QUESTION_BYTES, MAX_TOC_DEPTH, MODES,
+)
 from .output import OutputFile, guard_standard_streams, write_stdout
 EXIT_ERROR = 1
 EXIT_INTERNAL = 3
@@ -39,7 +43,10 @@ def handle_errors(fn):
         try:
             return fn(*args, **kwargs)
         except KzqaError as exc:
-            fail(str(exc))
+            from .hints import explain
+
+            ctx = click.get_current_context(silent=True)
+            fail(explain(exc, building=ctx is not None and ctx.info_name == "index"))
         except KeyboardInterrupt:
             click.echo("kzqa: interrupted", err=True)
             sys.exit(130)
@@ -160,9 +167,6 @@ def reports_options(fn):
              "Default: the shipped Kazakhstan 2011 report.",
     )(fn)
     return INDEX_DIR_OPTION(fn)
-
-
-MAX_STDIN_QUESTION_BYTES = 1024 * 1024
 
 
 def _read_stdin(limit: int) -> bytes:
@@ -397,6 +401,7 @@ def _index_folder(folder: Path, index_dir, rebuild: bool) -> None:
     indexed is reported and the others go on (exit status 1 if any failed)."""
     from ..index.naming import DEFAULT_NAME, free_name, report_files
     from ..index.write import build_index
+    from .hints import explain
 
     files = report_files(folder)
     if not files:
@@ -413,7 +418,7 @@ def _index_folder(folder: Path, index_dir, rebuild: bool) -> None:
             except KzqaError as exc:
                 failures += 1
                 results.append(None)
-                click.echo(f"kzqa: error: {path}: {exc}", err=True)
+                click.echo(f"kzqa: error: {path}: {explain(exc, building=True)}", err=True)
     finally:
         progress.close()
     for result in results:
@@ -425,10 +430,7 @@ def _index_folder(folder: Path, index_dir, rebuild: bool) -> None:
 
 @cli.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array, one object per index.")
-@click.option(
-    "--index-dir", type=click.Path(file_okay=True, dir_okay=True, path_type=Path), envvar="KZQA_INDEX_DIR",
-    default=None, help="Folder that holds the indexes [env: KZQA_INDEX_DIR].",
-)
+@INDEX_DIR_OPTION
 @handle_errors
 def list_cmd(as_json, index_dir):
     """Show the indexed reports: name, report (country and year), layout, pages, passages, model,
@@ -442,41 +444,17 @@ def list_cmd(as_json, index_dir):
       kzqa list
       kzqa list --json
     """
-    from ..index.naming import default_index_root, expand_dir
-    from ..index.listing import list_indexes
+    from .render import index_table
+    from .service import listing
 
-    root = expand_dir(index_dir) if index_dir else default_index_root()
-    infos = list_indexes(root)
+    root, rows = listing(index_dir)
     if as_json:
-        write_stdout(json.dumps([i.row() for i in infos], ensure_ascii=False, indent=1) + "\n")
+        write_stdout(json.dumps(rows, ensure_ascii=False, indent=1) + "\n")
         return
-    if not infos:
+    if not rows:
         click.echo(f"kzqa: no indexes in {root}; build one with: kzqa index [FILE --name NAME]", err=True)
         return
-    header = ("NAME", "REPORT", "LAYOUT", "PAGES", "PASSAGES", "MODEL", "BUILT", "STATUS")
-    table = [header]
-    for info in infos:
-        r = info.row()
-        model = (r["model"] or "-").rsplit("/", 1)[-1]
-        built = (r["built"] or "-").replace("T", " ")[:16]
-        source = r["source"] or "-"
-        report = r["label"] or r["title"] or "-"
-        if source != "shipped report" and source != "-":
-            report = f"{report} ({Path(source).name})"
-        status = info.status if not info.problem else f"{info.status}: {info.problem}"
-        table.append((
-            r["name"] + ("*" if info.default else ""), report, r["layout"] or "-",
-            str(r["pages"] if r["pages"] is not None else "-"), str(r["chunks"] if r["chunks"] is not None else "-"),
-            model, built, status,
-        ))
-    widths = [max(len(row[c]) for row in table) for c in range(len(header) - 1)]
-    lines = []
-    for row in table:
-        cells = [cell.rjust(w) if c in (3, 4) and row is not table[0] else cell.ljust(w) for c, (cell, w) in enumerate(zip(row, widths))]
-        lines.append("  ".join(cells + [row[-1]]).rstrip())
-    from .render import terminal_safe
-
-    write_stdout(terminal_safe("\n".join(lines)) + f"\n\n{len(infos)} index(es) in {root}; * = the default\n")
+    write_stdout(index_table(rows, root))
 
 
 @cli.command()
@@ -509,8 +487,9 @@ def batch(file, output, k, mode, fmt, index_dir, index_name, all_reports):
     import contextlib
 
     from ..settings import validate_question
-    from .batch import MAX_BATCH_BYTES, duplicate_ids, read_batch_bytes, read_batch_file
-    from .render import answer_json, batch_markdown_head, batch_markdown_row, batch_text_row, use_color
+    from .batch import duplicate_ids, read_batch_bytes, read_batch_file
+    from .render import batch_markdown_head, batch_markdown_row, batch_text_row, use_color
+    from .service import answered, batch_row
 
     if str(file) == "-":
         items = read_batch_bytes(_read_stdin(MAX_BATCH_BYTES + 1), "standard input")
@@ -524,50 +503,42 @@ def batch(file, output, k, mode, fmt, index_dir, index_name, all_reports):
     color = output is None and fmt == "text" and use_color(sys.stdout.isatty())
     sink = OutputFile(output) if output is not None else None
     put = sink.write if sink is not None else (lambda text: write_stdout(text, color=color))
-    failures = answered = 0
+    failures = answered_count = 0
     from rich.progress import Progress
+
+    def ask(question):
+        validate_question(question)  # the command line's limits (a server's are smaller)
+        return index.ask(question, k=k, mode=mode)
 
     # each answer is written as soon as it is made: nothing is held until the end
     with sink or contextlib.nullcontext(), Progress(transient=True, console=_stderr_console(), disable=not _stderr_console().is_terminal) as bar:
         task = bar.add_task("answering", total=len(items))
         if fmt == "markdown":
             put(batch_markdown_head())
-        for n, item in enumerate(items):
-            error, answer = item.error, None
-            if error is None:
-                try:
-                    validate_question(item.question)
-                    answer = index.ask(item.question, k=k, mode=mode)
-                except KzqaError as exc:
-                    error = f"line {item.line}: {exc}"
-                except Exception as exc:  # one bad line must not lose the others' answers
-                    if os.environ.get("KZQA_DEBUG"):
-                        raise
-                    error = f"line {item.line}: internal error: {exc.__class__.__name__}: {' '.join(str(exc).split())[:200]}"
+        for n, (item, answer, error) in enumerate(answered(items, ask, internal_errors=True)):
             if error is not None:
                 failures += 1
                 click.echo(f"kzqa: warning: {error}", err=True)
             else:
-                answered += 1
+                answered_count += 1
             if fmt == "json":
-                row = answer_json(answer, {"id": item.id}) if answer is not None else json.dumps({"id": item.id, "line": item.line, "error": error}, ensure_ascii=False)
-                put(row + "\n")
+                put(json.dumps(batch_row(item, answer, error), ensure_ascii=False) + "\n")
             elif fmt == "markdown":
                 put(("\n" if n else "") + batch_markdown_row(item.id, answer, error))
             else:
                 put(("\n" if n else "") + batch_text_row(item.id, answer, error, color=color))
             bar.advance(task)
     if output is not None:
-        click.echo(f"kzqa: wrote {answered} answer{'' if answered == 1 else 's'}"
+        click.echo(f"kzqa: wrote {answered_count} answer{'' if answered_count == 1 else 's'}"
                    + (f" and {failures} error row{'' if failures == 1 else 's'}" if failures else "") + f" to {output}", err=True)
     if failures:
         sys.exit(EXIT_ERROR)
 
 
 @cli.command("eval")
-@click.option("--set", "which", type=click.Choice(["all", "original", "user"]), default="all", show_default=True,
+@click.option("--set", "which", type=click.Choice(("all", *EVAL_SETS)), default="all", show_default=True,
               help="Eval set: original (eval/questions.jsonl), user (eval/user-questions.jsonl, by split), or both.")
-@click.option("--split", type=click.Choice(["dev", "test"]), default=None, help="Only this split of the user set.")
+@click.option("--split", type=click.Choice(EVAL_SPLITS), default=None, help="Only this split of the user set.")
 @click.option("--questions", type=click.Path(path_type=Path, dir_okay=False), default=None, help="Another eval set (JSONL) instead of the shipped ones.")
 @click.option("--mode", "modes", type=click.Choice(MODES), multiple=True, help="Configuration(s) to run [default: hybrid].")
 @click.option("--all-modes", is_flag=True, help="Run every configuration: bm25, dense, hybrid, rerank.")
@@ -590,35 +561,15 @@ def eval_cmd(which, split, questions, modes, all_modes, k, as_json, out, index_d
     """
     import tempfile
 
-    from ..evaluation.evalset import default_questions_path, load_eval_set, select_split
-    from ..evaluation.evaluate import Group, run_eval
+    from ..evaluation.evalset import choose_sets
+    from ..evaluation.evaluate import run_eval
 
     if modes and all_modes:
         raise click.UsageError("--mode and --all-modes conflict; give one")
+    if split and questions is None and which not in ("all", "user"):
+        raise click.UsageError("--split applies to the user set; use --set user or --set all")
     chosen = list(MODES) if all_modes else (list(dict.fromkeys(modes)) or [DEFAULT_MODE])
-    groups = None
-    if questions is not None:
-        items = load_eval_set(questions)
-        name = questions.stem
-        splits = sorted({it.split for it in items if it.split})
-        if split:
-            items = select_split(items, split)
-            if not items:
-                raise KzqaError(f"{questions} has no items in split {split!r}")
-        sets = {name: items}
-        if splits and not split:
-            groups = [Group(f"{name}-{s}", name, s) for s in splits]
-        elif split:
-            groups = [Group(f"{name}-{split}", name, split)]
-    else:
-        names = ["original", "user"] if which == "all" else [which]
-        sets = {n: load_eval_set(default_questions_path(n)) for n in names}
-        if split:
-            if "user" not in sets:
-                raise click.UsageError("--split applies to the user set; use --set user or --set all")
-            sets["user"] = select_split(sets["user"], split)
-            groups = [Group("original", "original")] if "original" in sets else []
-            groups.append(Group(f"user-{split}", "user", split))
+    sets, groups = choose_sets(which, split, questions)
     index = _load(index_dir, index_name)
     with tempfile.TemporaryDirectory(prefix="kzqa-eval-") as tmp:
         out_dir = out or Path(tmp)
@@ -692,7 +643,7 @@ def _report_prefix(index_dir, ref: str) -> tuple[str | None, str]:
 
 
 @cli.command("toc")
-@click.option("--depth", type=click.IntRange(1, 4), default=4, show_default=True,
+@click.option("--depth", type=click.IntRange(1, MAX_TOC_DEPTH), default=MAX_TOC_DEPTH, show_default=True,
               help="Heading levels: 1 sections, 2 lettered subsections, 3 sub-headings, 4 run-in headings.")
 @FORMAT_OPTION
 @index_options

@@ -1,5 +1,6 @@
-"""Stage 6 (presentation): answers, batches, excerpts (`kzqa show`) and the outline (`kzqa toc`)
-as text for people, markdown for notes, or JSON. Colour codes only when asked (see use_color)."""
+"""Stage 6 (presentation): answers, batches, excerpts (`kzqa show`), the outline (`kzqa toc`) and
+the indexes (`kzqa list`) as text for people, markdown for notes, or JSON. Colour codes only when
+asked (see use_color)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import json
 import os
 import re
 import textwrap
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..search.answer import Answer, Passage
@@ -461,3 +463,34 @@ def render_toc(report: Report, fmt: str, color: bool = False, depth: int = 4) ->
     if fmt == "markdown":
         return toc_markdown(report, depth)
     return toc_text(report, color=color, depth=depth)
+
+
+# --- the indexes (`kzqa list`) -------------------------------------------------------------------
+
+INDEX_COLUMNS = ("NAME", "REPORT", "LAYOUT", "PAGES", "PASSAGES", "MODEL", "BUILT", "STATUS")
+
+
+def _index_cells(r: dict) -> tuple[str, ...]:
+    """One `kzqa list --json` row as the table's cells."""
+    source = r["source"] or "-"
+    report = r["label"] or r["title"] or "-"
+    if source not in ("shipped report", "-"):
+        report = f"{report} ({Path(source).name})"
+    return (
+        r["name"] + ("*" if r["default"] else ""), report, r["layout"] or "-",
+        str(r["pages"] if r["pages"] is not None else "-"), str(r["chunks"] if r["chunks"] is not None else "-"),
+        (r["model"] or "-").rsplit("/", 1)[-1], (r["built"] or "-").replace("T", " ")[:16],
+        r["status"] if not r["problem"] else f"{r['status']}: {r['problem']}",
+    )
+
+
+def index_table(rows: list[dict], root) -> str:
+    """What `kzqa list` prints: a line per index (its `kzqa list --json` row), the columns aligned
+    but the last (the status, which can be long), then where the indexes are."""
+    table = [INDEX_COLUMNS] + [_index_cells(r) for r in rows]
+    widths = [max(len(row[c]) for row in table) for c in range(len(INDEX_COLUMNS) - 1)]
+    lines = []
+    for n, row in enumerate(table):
+        cells = [cell.rjust(w) if c in (3, 4) and n else cell.ljust(w) for c, (cell, w) in enumerate(zip(row, widths))]
+        lines.append("  ".join(cells + [row[-1]]).rstrip())
+    return terminal_safe("\n".join(lines)) + f"\n\n{len(rows)} index(es) in {root}; * = the default\n"

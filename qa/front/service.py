@@ -1,30 +1,36 @@
-"""What `kzqa serve` and `kzqa mcp` answer with: the served reports, each loaded once, and the
-calls both front ends make (ask, batch, show, toc, reports), each returning the JSON the CLI
-prints (`kzqa ask --json`, a `kzqa batch` row, `kzqa show --format json`, `kzqa toc --format
-json`, a `kzqa list --json` row).
+"""The application layer: what every front does the same way. The CLI takes from it the one batch
+loop (answered, batch_row), the excerpt a reference shows (excerpt, the shell's :show too) and the
+index list (listing); `kzqa serve` and `kzqa mcp` also the served reports, each loaded once, and the
+calls they make (ask, batch, show, toc, reports), each returning the JSON the CLI prints (`kzqa
+ask --json`, a `kzqa batch` row, `kzqa show --format json`, `kzqa toc --format json`, a `kzqa
+list --json` row).
 
 No web framework here: the HTTP app (qa/front/server.py) and the MCP server (qa/front/mcp_server.py) are thin
-layers over this module. `answer()` is the one place an answer comes from: it picks the report(s)
-and asks, several reports searched as one (qa/index/corpus.py).
+layers over this module. `answer()` is the one place a served answer comes from: it picks the
+report(s) and asks, several reports searched as one (qa/index/corpus.py).
 
-Requests are bounded here, for both front ends: question length, k, batch size and body size.
+Requests are bounded here, for both servers: question length, k, batch size and body size
+(qa/settings.py's SERVE_ limits).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sys
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import IndexDamaged, KzqaError
-from ..settings import DEFAULT_MODE, SERVE_MAX_K, SERVE_MAX_QUESTION_CHARS, validate_mode, validate_question
+from ..errors import Fix, IndexDamaged, KzqaError
+from ..settings import (
+    DEFAULT_MODE, MAX_TOC_DEPTH, SERVE_MAX_BATCH_QUESTIONS, SERVE_MAX_BODY_BYTES, SERVE_MAX_K, SERVE_MAX_QUESTION_CHARS,
+    SERVE_MAX_REF_CHARS, validate_mode, validate_question,
+)
+from .hints import explain, words
 
-MAX_BATCH_QUESTIONS = 100
-MAX_BODY_BYTES = 256 * 1024
-MAX_REF_CHARS = 300
+MAX_BODY_BYTES = SERVE_MAX_BODY_BYTES  # the name qa/front/server.py reads the limit by
 WARM_UP_QUESTION = "how many prisoners were released"
 
 
@@ -73,13 +79,13 @@ class Library:
 
     def __init__(self, names: Iterable[str] | None = None, index_dir: str | Path | None = None,
                  notify: Callable[[str], None] | None = None) -> None:
-        from ..index.naming import DEFAULT_NAME, resolve_location
+        from ..index.naming import DEFAULT_NAME, index_root, resolve_location
 
         self.names = list(dict.fromkeys(names or [DEFAULT_NAME]))
         self.index_dir = index_dir
         for name in self.names:
             resolve_location(index_dir, name)  # an invalid name is an error now, not in the thread
-        self.root = resolve_location(index_dir).root
+        self.root = index_root(index_dir)
         self.slots = {name: Slot(name) for name in self.names}
         self._notify = notify or (lambda msg: print(f"kzqa: {msg}", file=sys.stderr, flush=True))
         self._changed = threading.Condition()
@@ -99,7 +105,7 @@ class Library:
         for name in self.names:
             if name != DEFAULT_NAME and name not in known:
                 listed = f" (indexed: {', '.join(known)})" if known else ""
-                raise KzqaError(f"no index named {name!r} in {self.root}{listed}; build it with: kzqa index FILE --name {name}")
+                raise KzqaError(f"no index named {name!r} in {self.root}{listed}", Fix.BUILD, name)
 
     def start(self) -> None:
         """Load every report in a background thread (once)."""
@@ -117,7 +123,6 @@ class Library:
 
     def _load_all(self) -> None:
         from ..search.pipeline import Index
-        from ..index.listing import list_indexes
         from ..index.open import open_index
 
         for slot in self.slots.values():
@@ -132,11 +137,11 @@ class Library:
             try:
                 index = Index(open_index(self.index_dir, slot.name, notify=notify))
                 index.ask(WARM_UP_QUESTION, k=1)  # loads the models and lazy tables before the first request
-                rows = {i.name: i.row() for i in list_indexes(self.root)}
-                self._set(slot, index=index, state="ready", error=None, listing=rows.get(slot.name))
-            except KzqaError as exc:
-                self._set(slot, state="failed", error=str(exc))
-                self._notify(f"error: report {slot.name!r} cannot be served: {exc}")
+                row = next((r for r in listing(self.root)[1] if r["name"] == slot.name), None)
+                self._set(slot, index=index, state="ready", error=None, listing=row)
+            except KzqaError as exc:  # said with the command that mends it: the one who reads it runs the server
+                self._set(slot, state="failed", error=explain(exc))
+                self._notify(f"error: report {slot.name!r} cannot be served: {explain(exc)}")
             except Exception as exc:  # noqa: BLE001 - one line, the server goes on for the others
                 self._set(slot, state="failed", error=f"internal error: {exc.__class__.__name__}: {exc}")
                 self._notify(f"error: report {slot.name!r} cannot be served: {exc.__class__.__name__}: {exc}")
@@ -212,8 +217,8 @@ def check_mode(mode: object) -> str:
 def check_ref(ref: object) -> str:
     if not isinstance(ref, str) or not ref.strip():
         raise KzqaError("the reference is empty; give a passage id, a section (1.c), a heading or a page (p5)")
-    if len(ref) > MAX_REF_CHARS:
-        raise TooLarge(f"the reference is too long ({len(ref)} characters; the limit is {MAX_REF_CHARS})")
+    if len(ref) > SERVE_MAX_REF_CHARS:
+        raise TooLarge(f"the reference is too long ({len(ref)} characters; the limit is {SERVE_MAX_REF_CHARS})")
     return ref
 
 
@@ -231,28 +236,53 @@ def answer(library: Library, question: str, k: int = 3, mode: str = DEFAULT_MODE
     return library.searching(library.pick(reports)).ask(question, k=k, mode=mode).to_dict()
 
 
+def answered(items: Iterable, ask: Callable[[str], object], passes: tuple[type[BaseException], ...] = (),
+             internal_errors: bool = False) -> Iterator[tuple[object, object | None, str | None]]:
+    """The one batch loop (`kzqa batch` and POST /api/batch): each batch item (qa/front/batch.py's
+    BatchItem) with its Answer, or with the error its row carries instead ("line N: why"), one at a
+    time so that a caller can write each row as it comes.
+
+    `ask(question)` answers one question under the caller's limits. A KzqaError is the row's
+    error, except the `passes` types, which end the whole batch (a report still loading); with
+    `internal_errors` any other exception is the row's error too (one bad line must not lose the
+    others' answers), unless KZQA_DEBUG is set."""
+    for item in items:
+        error, result = item.error, None
+        if error is None:
+            try:
+                result = ask(item.question)
+            except passes:
+                raise
+            except KzqaError as exc:
+                error = f"line {item.line}: {exc}"
+            except Exception as exc:
+                if not internal_errors or os.environ.get("KZQA_DEBUG"):
+                    raise
+                error = f"line {item.line}: internal error: {exc.__class__.__name__}: {' '.join(str(exc).split())[:200]}"
+        yield item, result, error
+
+
+def batch_row(item, result, error: str | None) -> dict:
+    """A `kzqa batch` JSON row: the answer with the item's "id" first, or {"id", "line", "error"}."""
+    if result is None:
+        return {"id": item.id, "line": item.line, "error": error}
+    return {"id": item.id} | result.to_dict()
+
+
 def batch(library: Library, items: list, k: int = 3, mode: str = DEFAULT_MODE, reports: Iterable[str] | None = None) -> list[dict]:
-    """`kzqa batch` rows for parsed items (qa.batch.BatchItem): the answer with its "id", or
+    """`kzqa batch` rows for parsed items (qa/front/batch.py's BatchItem): the answer with its "id", or
     {"id", "line", "error"} for an item that cannot be read or answered."""
     k, mode = check_k(k), check_mode(mode)
     names = library.pick(reports)
     for name in names:
         library.index(name)  # 503 for the whole request while a report loads, not an error per row
-    if len(items) > MAX_BATCH_QUESTIONS:
-        raise TooLarge(f"too many questions ({len(items)}; the limit is {MAX_BATCH_QUESTIONS} a request)")
-    rows = []
-    for item in items:
-        error = item.error
-        if error is None:
-            try:
-                rows.append({"id": item.id} | answer(library, item.question, k, mode, names))
-                continue
-            except (NotReady, UnknownReport):
-                raise
-            except KzqaError as exc:
-                error = f"line {item.line}: {exc}"
-        rows.append({"id": item.id, "line": item.line, "error": error})
-    return rows
+    if len(items) > SERVE_MAX_BATCH_QUESTIONS:
+        raise TooLarge(f"too many questions ({len(items)}; the limit is {SERVE_MAX_BATCH_QUESTIONS} a request)")
+
+    def ask(question):
+        return library.searching(names).ask(check_question(question), k=k, mode=mode)
+
+    return [batch_row(*row) for row in answered(items, ask, passes=(NotReady, UnknownReport))]
 
 
 def batch_items(data: bytes, content_type: str = "") -> list:
@@ -260,8 +290,8 @@ def batch_items(data: bytes, content_type: str = "") -> list:
     objects), or the text `kzqa batch` reads (one question a line, or JSONL)."""
     from .batch import check_batch_bytes, parse_batch_bytes
 
-    if len(data) > MAX_BODY_BYTES:
-        raise TooLarge(f"the request body is too large ({len(data)} bytes; the limit is {MAX_BODY_BYTES})")
+    if len(data) > SERVE_MAX_BODY_BYTES:
+        raise TooLarge(f"the request body is too large ({len(data)} bytes; the limit is {SERVE_MAX_BODY_BYTES})")
     if "json" in content_type.split(";")[0] and "ndjson" not in content_type and "jsonl" not in content_type:
         try:
             value = json.loads(data.decode("utf-8"))
@@ -273,8 +303,8 @@ def batch_items(data: bytes, content_type: str = "") -> list:
             raise KzqaError('give a JSON list of questions (or of {"question", "id"} objects), or one question a line')
         if not value:
             raise KzqaError("the request has no questions (an empty list)")
-        if len(value) > MAX_BATCH_QUESTIONS:
-            raise TooLarge(f"too many questions ({len(value)}; the limit is {MAX_BATCH_QUESTIONS} a request)")
+        if len(value) > SERVE_MAX_BATCH_QUESTIONS:
+            raise TooLarge(f"too many questions ({len(value)}; the limit is {SERVE_MAX_BATCH_QUESTIONS} a request)")
         # each element as the JSONL line `kzqa batch` would read; its place in the list is its line
         lines = [json.dumps(v if isinstance(v, dict) else {"question": v}, ensure_ascii=False) for v in value]
         return parse_batch_bytes("\n".join(lines).encode("utf-8"))
@@ -301,13 +331,29 @@ def show(library: Library, ref: str, report: str | None = None) -> dict:
     return excerpt_dict(show_ref(index.report, index.chunks, ref))
 
 
-def toc(library: Library, report: str | None = None, depth: int = 4) -> dict:
+def toc(library: Library, report: str | None = None, depth: int = MAX_TOC_DEPTH) -> dict:
     """What `kzqa toc --format json` prints: the title, page count and outline entries."""
     from .render import toc_json
 
-    if not isinstance(depth, int) or isinstance(depth, bool) or not 1 <= depth <= 4:
-        raise KzqaError(f"depth must be 1, 2, 3 or 4 (got {depth!r})")
+    if not isinstance(depth, int) or isinstance(depth, bool) or not 1 <= depth <= MAX_TOC_DEPTH:
+        raise KzqaError(f"depth must be {', '.join(map(str, range(1, MAX_TOC_DEPTH)))} or {MAX_TOC_DEPTH} (got {depth!r})")
     return json.loads(toc_json(library.index(report).report, depth))
+
+
+def listing(index_dir: str | Path | None = None) -> tuple[Path, list[dict]]:
+    """The index folder and its indexes as `kzqa list --json` rows, each checked the way `ask`
+    would check it (nothing is built or changed)."""
+    from ..index.listing import list_indexes
+    from ..index.naming import index_root
+
+    root = index_root(index_dir)
+    rows = []
+    for info in list_indexes(root):
+        row = info.row()
+        if row["problem"]:
+            row["problem"] += words(info.fix, info.name)
+        rows.append(row)
+    return root, rows
 
 
 def reports(library: Library) -> list[dict]:

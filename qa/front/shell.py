@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from ..errors import KzqaError
 from ..settings import DEFAULT_MODE, FORMATS, MAX_K, MODES
+from .hints import explain
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..search.pipeline import Index
@@ -309,7 +310,7 @@ class Shell:
                     if not self.interactive:
                         return 130
                 except KzqaError as exc:
-                    self.error(str(exc))
+                    self.error(explain(exc))
                 except (BrokenPipeError, MemoryError):
                     raise
                 except Exception as exc:  # keep the session alive; say what went wrong in one line

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..errors import KzqaError
+from ..errors import Fix, KzqaError
 from .read import StoredIndex
 
 ID_SEPARATOR = ":"  # between a report's name and a passage id in a multi-report index
@@ -56,9 +56,10 @@ def merge(members: list[StoredIndex]) -> MergedIndex:
         data = m.manifest.data
         for key in ("encoder", "lexical", "model"):
             if data[key] != first[key]:
+                older = min((first, data), key=lambda d: str(d.get("created_at") or ""))["name"]
                 raise KzqaError(
-                    f"indexes {names[0]!r} and {data['name']!r} were built with different {key} settings; "
-                    f"rebuild the older one (kzqa index FILE --name NAME --rebuild)"
+                    f"indexes {names[0]!r} and {data['name']!r} were built with different {key} settings "
+                    f"({older!r} is the older)", Fix.REBUILD, older,
                 )
     chunks = []
     for name, m in zip(names, members):

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import KzqaError
+from ..errors import Fix, KzqaError
 from .format import FORMAT_VERSION, SUFFIX, is_int
-from .naming import DEFAULT_NAME, IndexLocation, check_root, default_index_root, expand_dir, valid_name
+from .naming import DEFAULT_NAME, IndexLocation, check_root, index_root, valid_name
 from .read import legacy_manifest, newer_format, own_params, read_manifest, stale_reasons, verify_index
 
 
@@ -31,6 +31,7 @@ class IndexInfo:
     problem: str | None = None
     manifest: dict | None = None
     default: bool = False
+    fix: Fix | None = None  # what would mend the problem (qa/errors.py), for a front end to word
 
     def row(self) -> dict:
         m = self.manifest if isinstance(self.manifest, dict) else {}
@@ -65,7 +66,7 @@ def list_indexes(index_dir: str | Path | None = None, check: bool = True) -> lis
     """The indexes under the root, by name, each checked the way `ask` would check it (staleness,
     then every row's and the encoder's checksum) unless check=False. Reads only; never builds or
     repairs. Indexes of kzqa 0.1.0 (folders with a manifest.json) are listed as stale."""
-    root = expand_dir(index_dir) if index_dir else default_index_root()
+    root = index_root(index_dir)
     check_root(root)
     if not root.exists():
         return []
@@ -95,7 +96,7 @@ def _info(loc: IndexLocation, check: bool) -> IndexInfo:
         manifest = read_manifest(loc)
         if manifest is None:
             info.status = "incomplete"
-            info.problem = "no finished build (its first build was interrupted); build it again with kzqa index"
+            info.problem, info.fix = "no finished build (its first build was interrupted)", Fix.BUILD
             return info
         info.manifest = manifest.data
         if not check:
@@ -111,5 +112,5 @@ def _info(loc: IndexLocation, check: bool) -> IndexInfo:
         verify_index(loc)
         info.status = "ok"
     except KzqaError as exc:
-        info.status, info.problem = "damaged", str(exc)
+        info.status, info.problem, info.fix = "damaged", str(exc), exc.fix
     return info

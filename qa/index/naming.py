@@ -8,7 +8,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import KzqaError
+from ..errors import Fix, KzqaError
+from ..settings import MAX_INDEX_NAME_CHARS
 from .format import SUFFIX
 
 
@@ -16,9 +17,6 @@ DEFAULT_NAME = "kazakhstan-2011"
 
 
 ENV_INDEX_DIR = "KZQA_INDEX_DIR"
-
-
-MAX_NAME_LENGTH = 100
 
 
 def expand_dir(path: str | Path) -> Path:
@@ -42,6 +40,11 @@ def default_index_root() -> Path:
     return Path(cache) / "kzqa"
 
 
+def index_root(index_dir: str | Path | None = None) -> Path:
+    """The folder of indexes: the one given, else the default (default_index_root)."""
+    return expand_dir(index_dir) if index_dir else default_index_root()
+
+
 @dataclass
 class IndexLocation:
     root: Path
@@ -59,11 +62,11 @@ class IndexLocation:
 
 
 def resolve_location(index_dir: str | Path | None = None, name: str | None = None) -> IndexLocation:
-    root = expand_dir(index_dir) if index_dir else default_index_root()
+    root = index_root(index_dir)
     name = DEFAULT_NAME if name is None else name
     problem = name_problem(name)
     if problem:
-        raise KzqaError(f"invalid index name {name[:MAX_NAME_LENGTH + 20]!r}: {problem}")
+        raise KzqaError(f"invalid index name {name[:MAX_INDEX_NAME_CHARS + 20]!r}: {problem}")
     return IndexLocation(root, name)
 
 
@@ -71,8 +74,8 @@ def name_problem(name: str) -> str | None:
     """Why `name` cannot name an index (None: it can)."""
     if not name:
         return "it is empty"
-    if len(name) > MAX_NAME_LENGTH:
-        return f"at most {MAX_NAME_LENGTH} characters (this has {len(name)})"
+    if len(name) > MAX_INDEX_NAME_CHARS:
+        return f"at most {MAX_INDEX_NAME_CHARS} characters (this has {len(name)})"
     if not all((c.isascii() and c.isalnum()) or c in "-_." for c in name):
         return "use letters, digits, '-', '_' and '.'"
     if not name[0].isalnum():
@@ -88,7 +91,7 @@ def valid_name(name: str) -> bool:
 
 def check_root(root: Path) -> None:
     if root.exists() and not root.is_dir():
-        raise KzqaError(f"the index folder {root} is a file, not a folder; give another --index-dir")
+        raise KzqaError(f"the index folder {root} is a file, not a folder", Fix.INDEX_DIR)
 
 
 REPORT_SUFFIXES = (".txt", ".md", ".pdf")
@@ -112,8 +115,8 @@ def derived_name(path: Path) -> str:
 
     report = parse_source(load_source(path), path.stem)
     if report.structured and report.country:
-        return slugify(f"{report.country} {report.year}" if report.year else report.country)[:MAX_NAME_LENGTH]
-    return slugify(path.stem)[:MAX_NAME_LENGTH]
+        return slugify(f"{report.country} {report.year}" if report.year else report.country)[:MAX_INDEX_NAME_CHARS]
+    return slugify(path.stem)[:MAX_INDEX_NAME_CHARS]
 
 
 def free_name(path: Path, taken: set[str]) -> str:

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..errors import IndexDamaged, KzqaError
+from ..errors import Fix, IndexDamaged, KzqaError
 from .chunking import ChunkingParams
 from .format import FORMAT_VERSION, Manifest
 from .naming import DEFAULT_NAME, check_root, resolve_location
@@ -81,8 +81,10 @@ def open_index(
         if stored is not None:
             stored.encoder.close()
         if incomplete:
-            raise KzqaError(f"index {loc.name!r} has no finished build; run: kzqa index" + ("" if loc.name == DEFAULT_NAME else f" FILE --name {loc.name}"))
-        raise KzqaError(problem or f"no index {loc.name!r} in {loc.root}; run: kzqa index")
+            raise KzqaError(f"index {loc.name!r} has no finished build", Fix.BUILD, loc.name)
+        if problem:
+            raise KzqaError(problem, Fix.REBUILD, loc.name)
+        raise KzqaError(f"no index {loc.name!r} in {loc.root}", Fix.BUILD, loc.name)
     if manifest is not None and manifest.data["corpus"].get("source") != "package":
         src = manifest_source(manifest)
         if src is None or not src.is_file():
@@ -95,15 +97,14 @@ def open_index(
         params = ChunkingParams(**chunking) if isinstance(chunking, dict) and set(chunking) == set(ChunkingParams().as_dict()) else params
     elif manifest is None and loc.name != DEFAULT_NAME:
         if problem:
-            raise KzqaError(f"{problem}; rebuild it with: kzqa index FILE --name {loc.name} --rebuild")
+            raise KzqaError(problem, Fix.REBUILD, loc.name)
         if incomplete:
             raise KzqaError(
-                f"index {loc.name!r} in {loc.root} has no finished build (its first build was interrupted); "
-                f"build it with: kzqa index FILE --name {loc.name}"
+                f"index {loc.name!r} in {loc.root} has no finished build (its first build was interrupted)", Fix.BUILD, loc.name
             )
         names = [i.name for i in list_indexes(loc.root, check=False) if i.status != "incomplete"] if loc.root.is_dir() else []
         known = f" (indexed: {', '.join(names)})" if names else ""
-        raise KzqaError(f"no index named {loc.name!r} in {loc.root}{known}; build it with: kzqa index FILE --name {loc.name}")
+        raise KzqaError(f"no index named {loc.name!r} in {loc.root}{known}", Fix.BUILD, loc.name)
     else:
         source = None
     notify(f"{problem}; rebuilding" if problem else f"building the index in {loc.path} (first use)")
@@ -116,7 +117,7 @@ def open_index(
             notify(f"it cannot be rebuilt ({exc}); answering from the index as it is")
             return stored
         if problem:
-            raise KzqaError(f"{problem}; and it cannot be rebuilt: {exc}") from None
+            raise KzqaError(f"{problem}; and it cannot be rebuilt: {exc}", exc.fix, exc.index) from None
         raise
     if stored is not None:
         stored.encoder.close()

@@ -18,13 +18,13 @@ import numpy as np
 
 from .. import __version__
 from ..document import Report, default_report_path
-from ..errors import IndexDamaged, KzqaError
+from ..errors import Fix, IndexDamaged, KzqaError
 from .chunking import Chunk, ChunkingParams
 from .format import (
     APPLICATION_ID, FORMAT_VERSION, LEXICAL_SETTINGS, VECTOR_KINDS, Manifest, chunk_from_json, manifest_problem, typed_from_json,
     report_from_json, sha256_bytes, sha256_file,
 )
-from .naming import DEFAULT_NAME, IndexLocation, check_root
+from .naming import IndexLocation, check_root
 from ..represent.typed import typed_fingerprint
 
 READ_TIMEOUT_S = 60.0  # how long a reader waits for a build to finish committing
@@ -323,8 +323,7 @@ def verify_index(loc: IndexLocation) -> Manifest:
 def _newer_error(loc: IndexLocation, manifest: Manifest) -> KzqaError:
     return KzqaError(
         f"index {loc.name!r} was built by a newer kzqa (format {manifest.data['format_version']}; this kzqa "
-        f"reads format {FORMAT_VERSION}); upgrade kzqa, or replace it with: kzqa index "
-        + ("" if loc.name == DEFAULT_NAME else f"FILE --name {loc.name} ") + "--rebuild"
+        f"reads format {FORMAT_VERSION})", Fix.UPGRADE, loc.name,
     )
 
 

@@ -39,7 +39,7 @@ import numpy as np
 
 from .. import __version__
 from ..document import default_report_path
-from ..errors import IndexDamaged, KzqaError
+from ..errors import Fix, IndexDamaged, KzqaError
 from ..ingest.parse import parse_source
 from .chunking import ChunkingParams, chunk_report
 from .format import (
@@ -134,7 +134,7 @@ def build_index(
             old = manifest_in(w.conn, loc)
         except IndexDamaged as exc:
             if "not a kzqa index" in str(exc):
-                raise KzqaError(f"{loc.path} is an SQLite file that kzqa did not write; remove it or give another --name") from None
+                raise KzqaError(f"{loc.path} is an SQLite file that kzqa did not write", Fix.CLEAR, loc.name) from None
             old = None
         if old is not None:
             _check_replace(loc, old, src_path, rebuild)
@@ -184,7 +184,7 @@ def _source_path(source: str | Path | None, loc: IndexLocation) -> Path | None:
             return None  # the shipped report, however it was named
     if loc.name == DEFAULT_NAME:
         raise KzqaError(
-            f"the index name {DEFAULT_NAME!r} is kept for the shipped report; give {source} another name (--name)"
+            f"the index name {DEFAULT_NAME!r} is kept for the shipped report; give {source} another name", Fix.RENAME
         )
     return src
 
@@ -196,14 +196,14 @@ def _check_replace(loc: IndexLocation, old: Manifest, src_path: Path | None, reb
     if newer_format(old):
         raise KzqaError(
             f"index {loc.name!r} was built by a newer kzqa (format {old.data['format_version']}; this kzqa reads "
-            f"format {FORMAT_VERSION}); upgrade kzqa, or give --rebuild to replace it"
+            f"format {FORMAT_VERSION})", Fix.UPGRADE, loc.name,
         )
     was = old.data["corpus"].get("source")
     now = "package" if src_path is None else str(src_path)
     if was != now:
         shown = "the shipped report" if was == "package" else was
         raise KzqaError(
-            f"index {loc.name!r} holds another report ({shown}); give another --name, or --rebuild to replace it"
+            f"index {loc.name!r} holds another report ({shown})", Fix.REPLACE, loc.name,
         )
 
 

@@ -34,8 +34,6 @@ from dataclasses import dataclass
 from . import series
 from .series import MINOR_WORDS
 
-LAYOUTS = ("pdf-text", "pdf-wrapped", "web")
-
 FOOTER_PATTERNS = (
     re.compile(r"^Country Reports on Human Rights Practices for \d{4}$"),
     re.compile(r"^United States Department of State\W*Bureau of Democracy, Human Rights,? and Labor$"),

@@ -24,15 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import KzqaError
-
-MAX_SOURCE_BYTES = 200 * 1024 * 1024
-# A PDF's pages are drawn by content streams; text extraction costs time in proportion to them.
-# A real report page holds tens of kB; these bounds stop a crafted or broken file (one 5 MB stream
-# shared by 200 pages) long before it ties up the machine.
-# (pypdf's layout extraction takes ~1.4 s per MB here; a text page has 5-20 kB.)
-MAX_PDF_PAGE_CONTENT = 1024 * 1024  # bytes of decoded content stream for one page
-MAX_PDF_TOTAL_CONTENT = 8 * 1024 * 1024  # bytes of decoded content streams for the whole file
-MAX_PDF_SECONDS = 60.0  # wall-clock time for extracting the text of every page
+from ..settings import MAX_PDF_PAGE_CONTENT, MAX_PDF_SECONDS, MAX_PDF_TOTAL_CONTENT, MAX_SOURCE_BYTES
 
 
 @dataclass(frozen=True)

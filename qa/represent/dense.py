@@ -233,7 +233,7 @@ class QueryEncoder:
 
 
 def _start_onnx(path: Path) -> OnnxEncoder:
-    from ..errors import KzqaError
+    from ..errors import Fix, KzqaError
 
     interrupted = []
     watch = threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGINT) is signal.default_int_handler
@@ -253,7 +253,7 @@ def _start_onnx(path: Path) -> OnnxEncoder:
             raise
         raise KzqaError(
             f"the fast query encoder cannot start ({exc.__class__.__name__}: {' '.join(str(exc).split())[:160]}); "
-            f"rebuild the index (kzqa index --rebuild) or set {ENV_QUERY_ENCODER}=sentence-transformers"
+            f"{ENV_QUERY_ENCODER}=sentence-transformers answers without it", Fix.REBUILD
         ) from None
     finally:
         if watch:

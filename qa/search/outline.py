@@ -18,7 +18,7 @@ import textwrap
 from dataclasses import dataclass, field
 
 from ..index.chunking import Chunk, short_heading
-from ..errors import KzqaError
+from ..errors import Fix, KzqaError
 from ..document import Paragraph, Report, Section, Sentence
 
 PAGE_RE = re.compile(r"^(?:p|pp|pg|page)\.?\s*(\d{1,5})$", re.IGNORECASE)
@@ -29,8 +29,8 @@ MAX_LISTED = 8
 class RefError(KzqaError):
     """A reference that names nothing, or more than one thing; `candidates` are section ids."""
 
-    def __init__(self, message: str, candidates: list[str] | None = None) -> None:
-        super().__init__(message)
+    def __init__(self, message: str, candidates: list[str] | None = None, fix: Fix | None = None) -> None:
+        super().__init__(message, fix)
         self.candidates = candidates or []
 
 
@@ -208,10 +208,7 @@ def _match_heading(report: Report, ref: str) -> Section:
     near = list({titles[c].id: titles[c] for c in close}.values())
     if near:
         raise RefError(f"nothing matches {ref!r}; did you mean: {_listing(near)}?", [s.id for s in near])
-    raise RefError(
-        f"nothing matches {ref!r}: give a passage id from `kzqa ask`, a section (1.c), a heading "
-        f"(see `kzqa toc`) or a page (p5)"
-    )
+    raise RefError(f"nothing matches {ref!r}: give a passage id, a section (1.c), a heading or a page (p5)", fix=Fix.OUTLINE)
 
 
 # --- excerpts ------------------------------------------------------------------------------------

@@ -114,8 +114,6 @@ class Speller:
 
 # ---------------------------------------------------------------- what the question asks for
 
-QUESTION_TYPES = ("numeric", "when", "who", "where", "why", "what")
-
 WH_WORD = re.compile(r"\b(how|what|which|who|whom|whose|when|where|why|whether|does|do|did|is|are|was|were|can|could|has|have|had|will|should)\b", re.I)
 NUMERIC_CUES = re.compile(
     r"\bhow (many|much|long|old|often|large|big|high|low|far|common)\b|\bwhat (percentage|percent|proportion|share|number|amount|fraction|portion)\b"
@@ -132,7 +130,7 @@ PERCENT_UNITS = re.compile(r"\b(percent|per cent)\b|%", re.I)
 
 
 def question_type(question: str) -> str:
-    """The kind of answer the question asks for (one of QUESTION_TYPES)."""
+    """The kind of answer the question asks for: numeric, when, who, where, why or what."""
     q = " " + question.lower().replace("’", "'") + " "
     if re.search(r"\bwhen\b|\b(what|which|in what) (year|years|date|dates|day|month|time)\b|\bsince when\b", q):
         return "when"

@@ -4,6 +4,7 @@ and a dev/test split that is the hash of the id, never hand-picked."""
 
 import json
 from collections import Counter
+from pathlib import Path
 
 import pytest
 
@@ -86,3 +87,35 @@ def test_fitting_refuses_the_test_split():
         load_fit_items("original,user-test", "calibrate")
     fit = load_fit_items("original,user-dev", "calibrate")
     assert fit and all(it.split in (None, "dev") for it in fit)
+
+
+def test_choose_sets_gives_the_sets_and_column_groups_kzqa_eval_reports(tmp_path):
+    from qa.errors import KzqaError
+    from qa.evaluation.evalset import choose_sets
+
+    def names(groups):
+        return [(g.name, g.set, g.split) for g in groups]
+
+    sets, groups = choose_sets()
+    assert list(sets) == ["original", "user"]
+    assert names(groups) == [("original", "original", None), ("user-dev", "user", "dev"), ("user-test", "user", "test")]
+    sets, groups = choose_sets("all", "dev")
+    assert {it.split for it in sets["user"]} == {"dev"} and names(groups) == [("original", "original", None), ("user-dev", "user", "dev")]
+    sets, groups = choose_sets("user", "test")
+    assert list(sets) == ["user"] and names(groups) == [("user-test", "user", "test")]
+    with pytest.raises(KzqaError, match="only the user set has splits"):
+        choose_sets("original", "dev")
+
+    user = (Path(__file__).resolve().parents[2] / "eval" / "user-questions.jsonl").read_text(encoding="utf-8").splitlines()
+    mine = tmp_path / "mine.jsonl"
+    mine.write_text("\n".join(user[:30]) + "\n", encoding="utf-8")
+    sets, groups = choose_sets(questions=mine)
+    assert list(sets) == ["mine"] and len(sets["mine"]) == 30
+    assert names(groups) == [("mine-dev", "mine", "dev"), ("mine-test", "mine", "test")]
+    sets, groups = choose_sets(questions=mine, split="dev")
+    assert names(groups) == [("mine-dev", "mine", "dev")] and {it.split for it in sets["mine"]} == {"dev"}
+    original = tmp_path / "plain.jsonl"
+    original.write_text((Path(__file__).resolve().parents[2] / "eval" / "questions.jsonl").read_text(encoding="utf-8"), encoding="utf-8")
+    assert names(choose_sets(questions=original)[1]) == [("plain", "plain", None)]
+    with pytest.raises(KzqaError, match="has no items in split 'dev'"):
+        choose_sets(questions=original, split="dev")

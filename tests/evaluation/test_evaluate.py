@@ -8,13 +8,11 @@ import pytest
 
 from qa.index.chunking import Chunk
 from qa.evaluation.evaluate import (
-    EvalItem,
     ItemResult,
     bootstrap_ci,
     contains_answer,
     expected_calibration_error,
     group_metrics,
-    load_eval_set,
     measure_names,
     ranking_metrics,
     relevant_chunks,
@@ -22,7 +20,7 @@ from qa.evaluation.evaluate import (
     write_qrels,
     write_run,
 )
-from qa.evaluation.evalset import default_questions_path
+from qa.evaluation.evalset import EvalItem, default_questions_path, load_eval_set
 from qa.document import Sentence, normalize_space
 
 EVAL = Path(__file__).resolve().parents[2] / "eval" / "questions.jsonl"

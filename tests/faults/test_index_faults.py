@@ -486,8 +486,10 @@ def test_i_interrupted_first_build_leaves_nothing_and_a_killed_one_says_so(small
             r = run(["ask", "torture", "--index", "l5b"], c["env"])
             error = assert_one_line_error(r.stderr, "no index named 'l5b'")
             assert "(indexed: kazakhstan-2011, rur)" in error
-    rows = {row["name"]: row["status"] for row in json.loads(run(["list", "--json"], c["env"]).stdout)}
-    assert rows["l5b"] == "incomplete"
+    rows = {row["name"]: row for row in json.loads(run(["list", "--json"], c["env"]).stdout)}
+    assert rows["l5b"]["status"] == "incomplete"
+    # the command that finishes it names the index (`kzqa index` alone would build the shipped one)
+    assert rows["l5b"]["problem"] == "no finished build (its first build was interrupted); build it with: kzqa index FILE --name l5b"
     r = run(["ask", "torture", "--index", "l5b"], c["env"])
     assert_one_line_error(r.stderr, "index 'l5b'", "has no finished build", "kzqa index FILE --name l5b")
     r = run(["index", str(small["src"]), "--name", "l5b"], c["env"])

@@ -13,7 +13,7 @@ import pytest
 from faulthelpers import copy_root, edit_manifest_db, encoder_file, sql
 from qa.index import format as store_format, listing, write as build
 from qa.index.chunking import ChunkingParams
-from qa.errors import KzqaError
+from qa.errors import Fix, KzqaError
 from qa.index.write import build_index
 from qa.index.open import open_index
 from qa.index.read import read_manifest
@@ -152,8 +152,9 @@ def test_someone_elses_sqlite_file_is_never_written(tmp_path):
 
 
 def test_missing_index_without_auto_build(tmp_path):
-    with pytest.raises(KzqaError, match="kzqa index"):
+    with pytest.raises(KzqaError, match="no index 'kazakhstan-2011' in ") as caught:
         open_index(tmp_path / "nowhere", auto_build=False, notify=None)
+    assert (caught.value.fix, caught.value.index) == (Fix.BUILD, "kazakhstan-2011")  # the CLI words it
 
 
 def test_unknown_named_index(tmp_path):

@@ -3,7 +3,7 @@ its PDF (pdf-wrapped), Algeria 2012 and Eritrea 2011 as the State Department's w
 Their outlines, ten known sentences each with their section and heading, no invented pages, and
 the 2023 chapter as a PDF with the real page furniture (made here with reportlab) keeping its
 printed pages. Parsing only: the indexes and the questions across reports are in
-tests/test_corpus.py."""
+tests/index/test_corpus.py."""
 
 from __future__ import annotations
 

@@ -48,7 +48,7 @@ def test_unknown_terms_and_empty_queries_score_zero():
 
 def test_fast_scoring_matches_rank_bm25_on_the_real_index(index):
     """The posting-list scorer gives rank_bm25's scores on real chunks and real questions."""
-    from qa.evaluation.evaluate import load_eval_set
+    from qa.evaluation.evalset import load_eval_set
 
     lexical = index.lexical
     sentence_lexical = index.sentence_lexical
