@@ -21,9 +21,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from answer_training import fit_mode, fit_spans  # noqa: E402
-from train_answer_model import reader_provider  # noqa: E402
-
-from qa.search.confidence import PLAIN_CONFIDENCE_FEATURES  # noqa: E402
+from qa.search.confidence import ASKED_FEATURES, PLAIN_CONFIDENCE_FEATURES  # noqa: E402
+from qa.search.select import PLAIN_SENTENCE_FEATURES  # noqa: E402
 
 from qa.search.pipeline import Index  # noqa: E402
 from qa.evaluation.evalset import FIT_DEFAULT, load_fit_items  # noqa: E402
@@ -55,9 +54,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--fit-on", default=FIT_DEFAULT, help="comma list of original, user-dev (test is refused)")
     ap.add_argument("--mode", default="hybrid")
-    ap.add_argument("--reader", choices=("folds", "shipped", "none"), default="folds",
-                    help="readings from the out-of-fold readers of train_reader.py (default), the shipped reader, or none")
-    ap.add_argument("--only-reader", action="store_true", help="only the reader's rows (kzqa, without the reader, ...)")
+    ap.add_argument("--only-answers", action="store_true", help="only the rows on answers and answerability (the first five)")
     args = ap.parse_args()
     items = load_fit_items(args.fit_on, "run ablations")
     index = Index(open_index(None, notify=None), models={})
@@ -69,12 +66,13 @@ def main() -> None:
         rows.append(row(label, fit_mode(index, items, args.mode, **kwargs)))
         print(f"  {label}: {time.perf_counter() - t:.0f} s", file=sys.stderr)
 
-    readers = reader_provider(args.reader) if args.reader != "none" else None
-    run("kzqa (all signals and features)", readers=readers)
-    if readers is not None:
-        run("without the reader (kzqa 0.2's sentence scorer, span ranker, confidence)")
-        run("reader: its confidence signals off", readers=readers, confidence_names=PLAIN_CONFIDENCE_FEATURES)
-    if args.only_reader:
+    run("kzqa (all signals and features)")
+    run("answerability model off (the confidence alone decides the outcome)", answerable_names=())
+    run("asked kind off: no kind/count/place signals in the confidence and answerability", confidence_names=PLAIN_CONFIDENCE_FEATURES)
+    run("asked kind off in the sentence scorer", sentence_names=PLAIN_SENTENCE_FEATURES)
+    run("sentence scorer, confidence and outcome as in kzqa 0.2", confidence_names=PLAIN_CONFIDENCE_FEATURES, answerable_names=(),
+        sentence_names=PLAIN_SENTENCE_FEATURES)
+    if args.only_answers:
         print(markdown_table(["variant", "user-dev passage R@1", "user-dev sentence", "user-dev short answer",
                               "user-dev unanswerable declined", "original passage R@1", "original sentence"], rows))
         return
@@ -95,8 +93,10 @@ def main() -> None:
               "original passage R@1", "original sentence"]
     print(markdown_table(header, rows))
     span_model, span_acc = fit_spans(index, items)
+    _, lexical_acc = fit_spans(index, items, parse=False)
     typed = typed_extractor_accuracy(index, items)
-    print(f"\nshort answer given the gold sentence, out of fold: span ranker {span_acc}; typed extractors alone (0.1.0) {typed}")
+    print(f"\nshort answer given the gold sentence, out of fold: span ranker {span_acc}; without the parse features (0.2) "
+          f"{lexical_acc}; typed extractors alone (0.1.0) {typed}")
 
 
 def typed_extractor_accuracy(index: Index, items) -> dict[str, float]:

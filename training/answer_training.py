@@ -27,18 +27,17 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from qa.search.pipeline import Index  # noqa: E402
-from qa.search.confidence import ASKED_FEATURES, CONFIDENCE_FEATURES, LEXICAL_CONFIDENCE_FEATURES, PLAIN_CONFIDENCE_FEATURES  # noqa: E402
-from qa.search.pipeline import READ_FEATURES  # noqa: E402
+from qa.search.confidence import ASKED_FEATURES, CONFIDENCE_FEATURES, LEXICAL_CONFIDENCE_FEATURES  # noqa: E402
 from qa.evaluation.evalset import EvalItem  # noqa: E402
 from qa.evaluation.evaluate import contains_answer, relevant_chunks, short_answer_correct  # noqa: E402
 from qa.search.scorers import Calibration, LinearModel, ModeModel  # noqa: E402
 from qa.document import normalize_space  # noqa: E402
 from qa.search.select import LEXICAL_SENTENCE_FEATURES, SENTENCE_FEATURES, select_columns  # noqa: E402
-from qa.search.spans import answer_candidates, ranked_spans, span_feature_names, span_features, span_words  # noqa: E402
+from qa.search.spans import answer_candidates, parse_feature_names, ranked_spans, span_feature_names, span_features, span_words  # noqa: E402
 
 FOLDS = 5
 SEED = 7
-BLENDS = (1.0, 0.75, 0.5, 0.25, 0.0)  # outcome score: how much of it is the confidence, how much answerability
+SHIFTS = (4.0, 3.0, 2.0, 1.0, 0.0, -1.0)  # outcome score min(logit(confidence), logit(answerable) + shift): the shifts tried
 NONE_MAX = 0.03  # answerable user questions told "not in the report"
 UNSURE_MAX = 0.15  # answerable user questions flagged unsure
 
@@ -100,14 +99,15 @@ def fit_mode(
     sentence_names: tuple[str, ...] | None = None,
     confidence_names: tuple[str, ...] | None = None,
     log=print,
-    readers=None,
     answerable_names: tuple[str, ...] | None = None,
+    confidence_C: float = 0.5,
+    answerable_C: float = 0.5,
+    shifts: tuple[float, ...] | None = None,
 ) -> ModeFit:
     """Fit the passage, sentence and confidence stages of `mode` with cross-fitting."""
     retrieval = "hybrid" if mode == "rerank" else mode
     sentence_names = sentence_names or (LEXICAL_SENTENCE_FEATURES if retrieval == "bm25" else SENTENCE_FEATURES)
-    confidence_names = confidence_names or (LEXICAL_CONFIDENCE_FEATURES + ASKED_FEATURES if retrieval == "bm25" else
-                                            CONFIDENCE_FEATURES if readers is not None else PLAIN_CONFIDENCE_FEATURES + ASKED_FEATURES)
+    confidence_names = confidence_names or (LEXICAL_CONFIDENCE_FEATURES + ASKED_FEATURES if retrieval == "bm25" else CONFIDENCE_FEATURES)
     fold = folds_of(items)
     fold_spans = fit_spans(index, items, fold, with_folds=True)[2]  # out-of-fold short answers
     queries = {it.id: index.understand(it.question) for it in items}
@@ -155,31 +155,11 @@ def fit_mode(
     answerable_ids = {it.id for it in items if it.answerable}
     fold_sentence = {f: sentence_model({i for i in answerable_ids if fold[i] != f}) for f in range(FOLDS)}
 
-    # stage 2b: which sentence the reader's readings point to, over the sentences it read
-    read_names = READ_FEATURES
-    fold_read = {f: None for f in range(FOLDS)}
-    if readers is not None and retrieval != "bm25":
-        read_rows, read_labels = {}, {}
-        for it in items:
-            f = fold[it.id]
-            a = index.analyse(queries[it.id], mode, ModeModel(passage=fold_passage[f], sentence=fold_sentence[f]), stop_after="read",
-                              reader=readers(it))
-            if a.read_rows is not None and it.answerable:
-                read_rows[it.id] = a.read_rows
-                read_labels[it.id] = np.array([s in gold[it.id] for s in a.read_sids])
-
-        def read_model(train_ids: set[str]) -> LinearModel:
-            chosen = sorted(i for i in train_ids if i in read_rows)
-            return fit_linear(np.concatenate([read_rows[i] for i in chosen]), np.concatenate([read_labels[i] for i in chosen]), read_names)
-
-        fold_read = {f: read_model({i for i in answerable_ids if fold[i] != f}) for f in range(FOLDS)}
-
-    # stage 3: confidence rows from out-of-fold passage, sentence and read models
+    # stage 3: confidence rows from out-of-fold passage and sentence models
     conf_rows, conf_labels, chosen_ok, answer_ok = {}, {}, {}, {}
     for it in items:
         f = fold[it.id]
-        a = index.analyse(queries[it.id], mode, ModeModel(passage=fold_passage[f], sentence=fold_sentence[f], read=fold_read[f]),
-                          reader=readers(it) if readers is not None else None)
+        a = index.analyse(queries[it.id], mode, ModeModel(passage=fold_passage[f], sentence=fold_sentence[f]))
         sid = a.best_sid
         ok = bool(it.answerable and sid is not None and contains_answer(index.sentences[sid].text, it.answers))
         chosen_ok[it.id] = ok
@@ -197,7 +177,7 @@ def fit_mode(
     def confidence_model(train_ids: set[str]) -> LinearModel:
         X = np.stack([conf_rows[i] for i in train_ids])
         y = np.array([conf_labels[i] for i in train_ids])
-        return fit_linear(X, y, confidence_names, C=0.5)
+        return fit_linear(X, y, confidence_names, C=confidence_C)
 
     oof_score = {}
     for f in range(FOLDS):
@@ -215,7 +195,7 @@ def fit_mode(
     def answerable_model(train_ids: set[str]) -> LinearModel:
         X = np.stack([conf_rows[i][ans_cols] for i in sorted(train_ids)])
         y = np.array([answerable_label[i] for i in sorted(train_ids)])
-        return fit_linear(X, y, answerable_names, C=0.5, balanced=True)
+        return fit_linear(X, y, answerable_names, C=answerable_C, balanced=True)
 
     oof_answerable = {}
     if answerable_names:
@@ -231,20 +211,21 @@ def fit_mode(
          "p_answerable": float(answerable_calibration(oof_answerable[it.id])) if oof_answerable else None}
         for it in items
     ]
-    # the outcome's score and thresholds, chosen on user-dev: the blend that declines the most
-    # unanswerable questions within the limits on answerable ones (ties: the plainer, confidence alone)
+    # the outcome's score and thresholds, chosen on user-dev: the shift that declines the most
+    # unanswerable questions within the limits on answerable ones (ties: the confidence alone,
+    # then the larger shift, where the answerability model weighs least)
     dev = [o for o in oof if o["group"] == "user-dev"] or oof
     best = None
-    for blend in (BLENDS if oof_answerable else (1.0,)):
-        probe = ModeModel(blend=blend)
+    for shift in ((None,) + tuple(shifts or SHIFTS) if oof_answerable else (None,)):
+        probe = ModeModel(answerable_shift=shift)
         for o in oof:
             o["probability"] = probe.outcome_score(o["confidence"], o["p_answerable"])
         unsure_t, answer_t = choose_thresholds(dev)
         declined = np.mean([o["probability"] < answer_t for o in dev if not o["answerable"]]) if any(not o["answerable"] for o in dev) else 0.0
         if best is None or declined > best[0] + 1e-9:
-            best = (declined, blend, unsure_t, answer_t)
-    _, blend, unsure_t, answer_t = best
-    probe = ModeModel(blend=blend)
+            best = (declined, shift, unsure_t, answer_t)
+    _, shift, unsure_t, answer_t = best
+    probe = ModeModel(answerable_shift=shift)
     for o in oof:  # the outcome each item would get (thresholds chosen on all of dev: in-sample for them)
         o["probability"] = p = probe.outcome_score(o["confidence"], o["p_answerable"])
         o["level"] = "answer" if p >= answer_t else ("unsure" if p >= unsure_t else "none")
@@ -252,14 +233,13 @@ def fit_mode(
     model = ModeModel(
         passage=passage_model(set(ids)),
         sentence=sentence_model(answerable_ids),
-        read=read_model(answerable_ids) if fold_read[0] is not None else None,
         confidence=confidence_model(set(ids)),
         calibration=calibration,
         answer_threshold=answer_t,
         unsure_threshold=unsure_t,
         answerable=answerable_model(set(ids)) if oof_answerable else None,
         answerable_calibration=answerable_calibration if oof_answerable else None,
-        blend=blend,
+        answerable_shift=shift,
     )
     for attr in ("passage_r1", "sentence_acc", "sentence_in_pool"):
         setattr(figures, attr, {g: float(np.mean(v)) for g, v in getattr(figures, attr).items()})
@@ -312,13 +292,17 @@ def span_data(index: Index, items: list[EvalItem]) -> list[tuple[EvalItem, np.nd
     return out
 
 
-def fit_spans(index: Index, items: list[EvalItem], fold: dict[str, int] | None = None, with_folds: bool = False):
+def fit_spans(index: Index, items: list[EvalItem], fold: dict[str, int] | None = None, with_folds: bool = False, parse: bool = True):
     """The span ranker fitted on every item's gold sentence, and its out-of-fold accuracy given
-    that sentence; `with_folds` also returns the fold models (fold -> the model fitted without it)."""
+    that sentence; `with_folds` also returns the fold models (fold -> the model fitted without it);
+    `parse=False` leaves out the parse features (kzqa 0.2's ranker, for the ablation)."""
     data = span_data(index, items)
+    if not parse:
+        keep = len(span_feature_names()) - len(parse_feature_names())
+        data = [(it, X[:, :keep], ok, (sentence, profile, None)) for it, X, ok, (sentence, profile, _) in data]
     fold = fold or folds_of([d[0] for d in data])
     fold_models = {}
-    names = tuple(span_feature_names())
+    names = tuple(span_feature_names()) if parse else tuple(span_feature_names()[: len(span_feature_names()) - len(parse_feature_names())])
     acc: dict[str, list[bool]] = {}
     for f in range(FOLDS):
         train = [d for d in data if fold[d[0].id] != f]

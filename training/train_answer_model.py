@@ -28,32 +28,6 @@ from qa.evaluation.evalset import FIT_DEFAULT, load_fit_items  # noqa: E402
 from qa.search.scorers import MODEL_FILE  # noqa: E402
 from qa.index.open import open_index  # noqa: E402
 
-OUT_DIR = Path(__file__).resolve().parent / "out"
-
-
-def reader_provider(kind: str):
-    """item -> the reader whose readings its rows are made of (None: no reader stage)."""
-    from qa.search.reader import Reader, reader_path
-
-    if kind == "none":
-        return None
-    if kind == "shipped":
-        reader = Reader(reader_path())
-        return lambda item: reader
-    folds_file = OUT_DIR / "reader_folds.json"
-    if not folds_file.is_file():
-        sys.exit(f"no out-of-fold readers in {OUT_DIR}: run training/train_reader.py first (or pass --reader shipped|none)")
-    doc = json.loads(folds_file.read_text(encoding="utf-8"))
-    fold_readers = [Reader(OUT_DIR / f"reader-fold{k}.onnx") for k in range(doc["folds"])]
-    item_fold = doc["item_fold"]
-
-    def of(item):
-        if item.id not in item_fold:
-            sys.exit(f"item {item.id} has no out-of-fold reader: train_reader.py ran on other items")
-        return fold_readers[item_fold[item.id]]
-
-    return of
-
 
 def main() -> None:
     ap = argparse.ArgumentParser()
@@ -61,11 +35,7 @@ def main() -> None:
     ap.add_argument("--modes", default=",".join(MODES))
     ap.add_argument("--index-dir", default=None)
     ap.add_argument("--out", default=str(Path(__file__).resolve().parent.parent / "qa" / "data" / MODEL_FILE))
-    ap.add_argument("--reader", choices=("folds", "shipped", "none"), default="folds",
-                    help="the readings the scorers learn from: the out-of-fold readers of train_reader.py "
-                         "(default), the shipped reader (in-sample on the fitting items), or no reader")
     args = ap.parse_args()
-    readers = reader_provider(args.reader)
     items = load_fit_items(args.fit_on, "fit kzqa's scorers")
     index = Index(open_index(args.index_dir, notify=None), models={})
     print(f"fitting on {args.fit_on}: {len(items)} items ({sum(it.answerable for it in items)} answerable)")
@@ -84,7 +54,7 @@ def main() -> None:
     print(f"span ranker (short answer right, given the gold sentence; out of fold): {span_acc}  [{time.perf_counter() - t0:.0f} s]")
     for mode in args.modes.split(","):
         t0 = time.perf_counter()
-        fit = fit_mode(index, items, mode, readers=readers)
+        fit = fit_mode(index, items, mode)
         doc["modes"][mode] = fit.model.to_dict()
         figs = {k: {g: round(v, 4) for g, v in getattr(fit.figures, k).items()} for k in ("passage_r1", "sentence_acc", "sentence_in_pool")}
         doc["cross_validated"][mode] = figs | {

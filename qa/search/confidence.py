@@ -9,8 +9,7 @@ maps it to a probability (qa/search/scorers.py). Two thresholds on it, chosen on
 - `unsure`: "The report may not answer this; the closest it comes:" and the sentence;
 - `none`: "The report does not appear to answer this.", only when the evidence says so clearly.
 
-Signals: the reader's (qa/search/reader.py: its combined score for the chosen sentence, its lead, the
-reader's logit and span margin, its best logit over all it read); the best sentence's score and its margin over the next; its MiniLM and late-interaction
+Signals: the best sentence's score and its margin over the next; its MiniLM and late-interaction
 similarity; how much of the question it and the best three cover; the share of the question's
 words the report never uses (a name or place it does not mention: "Uzbekistan", "Putin"); a year
 the question names that the report, or the cited passage, does not; the best passage's fused score
@@ -31,11 +30,10 @@ UNSURE_MESSAGE = "The report may not answer this; the closest it comes:"
 CONFIDENCE_FEATURES = (
     "top", "margin", "top_cos", "top_late", "coverage", "coverage3", "unknown_words", "year_missing",
     "year_unknown", "passage_top", "passage_margin", "typed", "agreement", "question_words", "person_missing",
-    "read_top", "read_gap", "read_answers", "read_margin", "read_max",
     "kind_top", "kind_top3", "count_top", "count_passage", "place_other", "place_missing",
 )
 ASKED_FEATURES = ("kind_top", "kind_top3", "count_top", "count_passage", "place_other", "place_missing")
-PLAIN_CONFIDENCE_FEATURES = CONFIDENCE_FEATURES[: CONFIDENCE_FEATURES.index("read_top")]  # kzqa 0.2's
+PLAIN_CONFIDENCE_FEATURES = CONFIDENCE_FEATURES[: CONFIDENCE_FEATURES.index("kind_top")]  # kzqa 0.2's
 LEXICAL_CONFIDENCE_FEATURES = (
     "top", "margin", "coverage", "coverage3", "unknown_words", "year_missing", "year_unknown",
     "passage_top", "passage_margin", "typed", "question_words", "person_missing",
@@ -53,8 +51,6 @@ def confidence_features(
     agreement: bool,
     question_words: int,
     person_missing: bool = False,
-    read_scores: np.ndarray | None = None,
-    readings: list | None = None,
     asked: tuple[float, ...] = (0.5, 0.5, 0.5, 0.5, 0.0, 0.0),
 ) -> np.ndarray:
     """One row of CONFIDENCE_FEATURES for a question, from its ranked candidates."""
@@ -79,9 +75,42 @@ def confidence_features(
         float(agreement),
         math.log1p(question_words),
         float(person_missing),
-        *_read_signals(read_scores, readings),
         *asked,
     ])
+
+
+# the typed spans (qa/represent/typed.py) that can answer each kind of question
+ASKED_KINDS = {"who": frozenset(("person", "org", "group")), "when": frozenset(("date",)),
+               "numeric": frozenset(("count", "amount", "percent")), "where": frozenset(("place",)), "why": frozenset(("reason",))}
+
+
+def asked_fit(profile, typed: list[list] | None, best: int | None, top3: list[int], passage: list[int], passage_text: str,
+              country: str) -> tuple[float, ...]:
+    """Does the text hold what the question asks for? (ASKED_FEATURES; 0.5 where it cannot say):
+    a span of the asked kind in the chosen sentence, in one of the best three; for a count, a
+    number bound to the noun the question counts ("how many convictions" is not answered by
+    "45 cases"), in the sentence, in its passage; whether the question names another country
+    than the report's, and one its passage never mentions ("how many Jews live in Uzbekistan")."""
+    from ..represent.lexical import tokenize
+
+    kinds = ASKED_KINDS.get(profile.type)
+    if typed is None or best is None:
+        kind_top = kind_top3 = count_top = count_passage = 0.5
+    else:
+        def has_kind(sid: int) -> bool:
+            return any(span[2] in kinds for span in typed[sid])
+
+        def counts(sid: int) -> bool:
+            return any(span[2] == "count" and len(span) > 4 and frozenset(tokenize(span[4])) & profile.counted for span in typed[sid])
+
+        kind_top = float(has_kind(best)) if kinds else 0.5
+        kind_top3 = float(any(has_kind(s) for s in top3)) if kinds else 0.5
+        count_top = float(counts(best)) if profile.counted else 0.5
+        count_passage = float(any(counts(s) for s in passage)) if profile.counted else 0.5
+    others = [p for p in profile.places if p != country and not (country and p in country)]
+    place_other = float(bool(others))
+    place_missing = float(any(p not in passage_text for p in others))
+    return kind_top, kind_top3, count_top, count_passage, place_other, place_missing
 
 
 # the typed spans (qa/represent/typed.py) that can answer each kind of question

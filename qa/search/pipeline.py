@@ -5,9 +5,8 @@ the stages in order:
     question --search/query.py--> Query (spelling corrected, the asking sentence, its profile)
              --search/retrieve.py--> every passage scored by several signals, fused (fitted weights)
              --search/select.py--> the sentences of the best passages scored (fitted model)
-             --search/reader.py--> the best few read with the question (kzqa's trained reader):
-                                   does each answer it, and where is the answer
-             --search/spans.py--> the short answer where the reader gives none (fitted span ranker)
+             --search/spans.py--> the short answer in the best sentence (fitted span ranker over its
+                                  phrases, reading the sentence's parse: qa/represent/typed.py)
              --search/confidence.py--> a calibrated probability and the outcome: answer, unsure, none
 """
 
@@ -15,13 +14,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from .answer import Answer, Candidate, Passage
-from ..index.chunking import Chunk, short_heading
+from ..index.chunking import Chunk
 from .confidence import CONFIDENCE_FEATURES, asked_fit, confidence_features
 from ..represent.dense import DenseIndex, QueryEncoder
 from ..errors import KzqaError
@@ -32,15 +31,13 @@ from .query import Query, Speller, understand
 from ..document import Report
 from .retrieve import MODE_SIGNALS, Hit, best_per_passage, fuse, minmax, normalised_signals
 from .select import SENTENCE_FEATURES, SentenceSignals, select_columns, sentence_features
-from .reader import Reader, Reading, context_prefix, shipped_reader
 from .spans import ScoredSentence, choose_answers, looks_like_person, ranked_spans, spans_of
 from ..index.read import StoredIndex
 from ..index.open import open_index
 from ..settings import DEFAULT_MODE, validate_k, validate_mode, validate_question
 
 CANDIDATES = 10  # passages whose sentences compete for the answer (and that rerank reorders)
-READ_SENTENCES = 6  # the best candidate sentences the reader reads (its cost grows with each)
-READ_FEATURES = ("sentence", "sentence_gap", "answers", "margin", "rank")
+
 MAX_ALTERNATIVES = 3
 SHORT_ANSWER_WORDS = 6  # a longer "short answer" that is most of its sentence is not given
 
@@ -61,26 +58,14 @@ class Analysis:
     sids: list[int]  # candidate sentences
     sentence_rows: np.ndarray  # (candidates, SENTENCE_FEATURES)
     sentence_scores: np.ndarray | None = None
-    read_sids: list[int] = field(default_factory=list)  # the sentences the reader read, best first
-    readings: list[Reading] = field(default_factory=list)
-    read_rows: np.ndarray | None = None  # (read sentences, READ_FEATURES)
-    read_scores: np.ndarray | None = None
     confidence_row: np.ndarray | None = None
     confidence_score: float | None = None
 
     @property
     def best_sid(self) -> int | None:
-        if self.read_scores is not None and len(self.read_sids):
-            return self.read_sids[int(np.argmax(self.read_scores))]
         if self.sentence_scores is None or not len(self.sids):
             return None
         return self.sids[int(np.argmax(self.sentence_scores))]
-
-    @property
-    def best_reading(self) -> Reading | None:
-        if self.read_scores is None or not len(self.read_sids):
-            return None
-        return self.readings[int(np.argmax(self.read_scores))]
 
 
 class Index:
@@ -120,7 +105,6 @@ class Index:
         self.token_vectors = stored.token_vectors
         self.token_offsets = stored.token_offsets
         self._models = models
-        self._reader: Reader | None = None
         self._speller: Speller | None = None
         self._token_matrix: np.ndarray | None = None
         self._heading_terms: dict[int, frozenset] = {}
@@ -230,11 +214,9 @@ class Index:
     def understand(self, question: str) -> Query:
         return understand(validate_question(question), self.speller)
 
-    def analyse(self, question: str | Query, mode: str = DEFAULT_MODE, models: ModeModel | None = None, stop_after: str | None = None,
-                reader: Reader | None = None) -> Analysis:
+    def analyse(self, question: str | Query, mode: str = DEFAULT_MODE, models: ModeModel | None = None, stop_after: str | None = None) -> Analysis:
         """Run the stages for one question. `models` defaults to the shipped ones for the mode;
-        `stop_after` ("passages", "sentences", "read") stops early, and `reader` replaces the
-        shipped reader, for the training scripts."""
+        `stop_after` ("passages", "sentences") stops early, for the training script."""
         validate_mode(mode)
         query = question if isinstance(question, Query) else self.understand(question)
         model = models if models is not None else self.models[mode]
@@ -269,12 +251,6 @@ class Index:
         if stop_after == "sentences" or model.sentence is None:
             return analysis
         analysis.sentence_scores = model.sentence.score(select_columns(analysis.sentence_rows, model.sentence.features))
-        if model.read is not None or stop_after == "read":
-            self._read(analysis, reader or self.reader)
-            if stop_after == "read":
-                return analysis
-            if analysis.read_rows is not None and len(analysis.read_sids):
-                analysis.read_scores = model.read.score(select_columns(analysis.read_rows, model.read.features))
         if mode == "rerank":
             best = {}
             for sid, score in zip(sids, analysis.sentence_scores):
@@ -287,34 +263,6 @@ class Index:
             analysis.confidence_score = float(model.confidence.score(
                 analysis.confidence_row[[CONFIDENCE_FEATURES.index(f) for f in model.confidence.features]])[0])
         return analysis
-
-    @property
-    def reader(self) -> Reader | None:
-        if self._reader is None:
-            self._reader = shipped_reader()
-        return self._reader
-
-    def context_of(self, sid: int) -> tuple[str, str]:
-        """(prefix, sentence) as the reader reads a sentence: its report and heading first."""
-        ci = int(self.sentence_chunk[sid])
-        chunk = self.chunks[ci]
-        label = self.report_labels[self.report_names[int(self.chunk_report[ci])]]
-        heading = short_heading(chunk.headings[-1]) if chunk.headings else ""
-        return context_prefix(label, heading), self.sentences[sid].text
-
-    def _read(self, a: Analysis, reader: Reader | None) -> None:
-        """The reader over the best READ_SENTENCES candidates: its readings and their features."""
-        if reader is None or a.sentence_scores is None or not len(a.sids):
-            return
-        top = np.argsort(-a.sentence_scores, kind="stable")[:READ_SENTENCES]
-        a.read_sids = [a.sids[int(i)] for i in top]
-        a.readings = reader.read(a.query.search, [self.context_of(sid) for sid in a.read_sids])
-        scores = a.sentence_scores[top]
-        a.read_rows = np.array([
-            (float(scores[r]), float(scores[r] - scores[0]), reading.answers,
-             float(np.clip(reading.span_margin, -20.0, 20.0)), 1.0 / (1.0 + r))
-            for r, reading in enumerate(a.readings)
-        ])
 
     def _has_content(self, query: Query) -> bool:
         """A question needs a word of two letters or more, or a figure, to be answered at all: "e"
@@ -339,7 +287,7 @@ class Index:
         asked = asked_fit(a.query.profile, self.typed, best, top3, passage_sids, passage_text.lower(), country)
         return confidence_features(
             a.sentence_scores, a.sentence_rows, SENTENCE_FEATURES, a.fused[a.pool], unknown, year_missing,
-            year_unknown, agreement, len(terms), person_missing, a.read_scores, a.readings, asked,
+            year_unknown, agreement, len(terms), person_missing, asked,
         )
 
     # ------------------------------------------------------------ the public calls
@@ -410,19 +358,15 @@ class Index:
         return float(model.answerable_calibration(score)) if model.answerable_calibration is not None else float(1 / (1 + np.exp(-score)))
 
     def short_answer(self, a: Analysis, span_model=None) -> str | None:
-        """The short answer in the chosen sentence: the reader's span where it gives one (a span
-        that beats its "no answer here"), else the fitted span ranker's best phrase; none where
-        it would be most of the sentence (the sentence itself is shown)."""
+        """The short answer in the chosen sentence: the fitted span ranker's best phrase (the
+        shipped ranker, or `span_model`); none where it would be most of the sentence (the
+        sentence itself is shown)."""
         sid = a.best_sid
         if sid is None:
             return None
         sentence = self.sentences[sid].text
-        reading = a.best_reading
-        if reading is not None and reading.span is not None and reading.span_margin > 0:
-            text = sentence[reading.span[0] : reading.span[1]].strip(" ,;:.")
-        else:
-            spans = ranked_spans(sentence, a.query.profile, span_model or shipped_span_model(), self.typed[sid] if self.typed else None)
-            text = spans[0][0] if spans else None
+        spans = ranked_spans(sentence, a.query.profile, span_model or shipped_span_model(), self.typed[sid] if self.typed else None)
+        text = spans[0][0] if spans else None
         if text and len(text.split()) > SHORT_ANSWER_WORDS and len(text.split()) >= 0.8 * len(sentence.split()):
             return None
         return text or None

@@ -165,7 +165,7 @@ COUNTED_RE = re.compile(
     r"\bhow (?:many|much) ((?:[a-z’'-]+ ){0,2}?[a-z’'-]+?)(?= (?:are|were|was|is|did|do|does|have|has|had|in|on|of|at|for|from|"
     r"live|get|got|went|could|can|will|would|were|according|during|since|by|reported?)\b|[?.!,]|$)"
     r"|\b(?:number|numbers|count|total|tally|toll) of ((?:[a-z’'-]+ ){0,2}?[a-z’'-]+?)(?= (?:are|were|was|is|in|on|at|for|from|during|by)\b|[?.!,]|$)"
-    r"|\b([a-z’'-]+) (?:count|counts|toll|tally|total|numbers|figures)\b",
+    r"|\b([a-z’'-]+) (?:count|counts|toll|tally|total|numbers)\b",
 )
 GENERIC_COUNTED = frozenset(("people", "person", "persons", "times", "cases", "of", "the"))
 

@@ -84,14 +84,13 @@ class ModeModel:
 
     passage: LinearModel | None = None  # fusion of the retrieval signals (None: their plain sum)
     sentence: LinearModel | None = None  # which sentence answers
-    read: LinearModel | None = None  # which of the sentences the reader read answers (None: no reader)
     confidence: LinearModel | None = None  # is the chosen sentence right?
     calibration: Calibration | None = None  # confidence score -> probability
     answer_threshold: float = 0.5  # outcome score at or above which kzqa answers plainly
     unsure_threshold: float = 0.0  # below this: "not in the report"; between: "unsure"
     answerable: LinearModel | None = None  # does the report answer this question at all?
     answerable_calibration: Calibration | None = None  # its score -> probability
-    blend: float = 1.0  # the outcome score: blend * logit(confidence) + (1 - blend) * logit(answerable)
+    answerable_shift: float | None = None  # outcome score: min(logit(confidence), logit(answerable) + shift); None: confidence alone
 
     @classmethod
     def from_dict(cls, d: dict) -> ModeModel:
@@ -101,36 +100,38 @@ class ModeModel:
         return cls(
             passage=part("passage", LinearModel),
             sentence=part("sentence", LinearModel),
-            read=part("read", LinearModel),
             confidence=part("confidence", LinearModel),
             calibration=part("calibration", Calibration),
             answer_threshold=float(d["answer_threshold"]),
             unsure_threshold=float(d["unsure_threshold"]),
             answerable=part("answerable", LinearModel),
             answerable_calibration=part("answerable_calibration", Calibration),
-            blend=float(d.get("blend", 1.0)),
+            answerable_shift=None if d.get("answerable_shift") is None else float(d["answerable_shift"]),
         )
 
     def to_dict(self) -> dict:
         return {
             "passage": self.passage.to_dict() if self.passage else None,
             "sentence": self.sentence.to_dict() if self.sentence else None,
-            "read": self.read.to_dict() if self.read else None,
             "confidence": self.confidence.to_dict() if self.confidence else None,
             "calibration": self.calibration.to_dict() if self.calibration else None,
             "answer_threshold": round(self.answer_threshold, 4),
             "unsure_threshold": round(self.unsure_threshold, 4),
             "answerable": self.answerable.to_dict() if self.answerable else None,
             "answerable_calibration": self.answerable_calibration.to_dict() if self.answerable_calibration else None,
-            "blend": round(self.blend, 4),
+            "answerable_shift": None if self.answerable_shift is None else round(self.answerable_shift, 4),
         }
 
     def outcome_score(self, probability: float, answerable: float | None = None) -> float:
-        """What the thresholds cut: the confidence, blended (in log-odds) with the probability
-        that the report answers the question at all where that model is fitted."""
-        if answerable is None or self.blend >= 1.0:
+        """What the thresholds cut: the confidence alone (a probability), or, where the
+        answerability model is fitted, the lower of the two in log-odds (the answerability
+        shifted onto the confidence's scale): an answer needs both a sentence that looks right
+        and a question the report looks able to answer, so neither can outvote the other."""
+        if self.answerable_shift is None:
             return float(probability)
-        return self.blend * _logit(probability) + (1.0 - self.blend) * _logit(answerable)
+        if answerable is None:
+            return _logit(probability)
+        return min(_logit(probability), _logit(answerable) + self.answerable_shift)
 
     def level(self, probability: float, answerable: float | None = None) -> str:
         score = self.outcome_score(probability, answerable)

@@ -14,7 +14,10 @@ Features (one row per candidate sentence):
 - `typed`: the sentence holds a span of the kind asked for (a quantity, date, name, reason);
 - `year`: the years the question names are in the sentence (1), only in its passage (-0.5), absent
   (-1), or none named (0);
-- `length`, `first`: log words; first sentence of its passage.
+- `length`, `first`: log words; first sentence of its passage;
+- `asked_kind`, `counted`: the sentence's parse (qa/represent/typed.py) holds a span of the kind the
+  question asks for (a person or body for "who", a date for "when", a figure for a count); for a
+  count, a number bound to the noun the question counts.
 """
 
 from __future__ import annotations
@@ -29,9 +32,10 @@ from .spans import spans_of
 
 SENTENCE_FEATURES = (
     "cos", "late", "cos_z", "late_z", "bm25", "coverage", "passage", "passage_rank", "heading", "typed", "year",
-    "length", "first",
+    "length", "first", "asked_kind", "counted",
 )
-LEXICAL_SENTENCE_FEATURES = ("bm25", "coverage", "passage", "passage_rank", "heading", "typed", "year", "length", "first")
+PLAIN_SENTENCE_FEATURES = SENTENCE_FEATURES[: SENTENCE_FEATURES.index("asked_kind")]  # kzqa 0.2's
+LEXICAL_SENTENCE_FEATURES = ("bm25", "coverage", "passage", "passage_rank", "heading", "typed", "year", "length", "first", "asked_kind", "counted")
 
 
 @dataclass
@@ -74,11 +78,27 @@ def sentence_features(index, query: Query, sids: list[int], signals: SentenceSig
             year = 1.0 if all(y in text for y in query.years) else (-0.5 if all(y in index.chunks[ci].text for y in query.years) else -1.0)
         else:
             year = 0.0
+        spans = index.typed[sid] if index.typed else None
         rows[j] = (
             cos[j], late[j], cos_z[j], late_z[j], bm25[j], coverage, passage_norm.get(ci, 0.0), 1.0 / (1.0 + rank.get(ci, len(pool))), heading,
             1.0 if spans_of(text, kind, query.profile) else 0.0, year, math.log1p(len(text.split())), first,
+            *asked_in(query.profile, spans),
         )
     return rows
+
+
+def asked_in(profile, spans: list | None) -> tuple[float, float]:
+    """(the sentence's parse holds a span of the kind asked for; for a count question, a number
+    bound to the noun it counts), 0.5 where the question asks for no kind or there is no parse."""
+    from ..represent.lexical import tokenize
+    from .confidence import ASKED_KINDS
+
+    kinds = ASKED_KINDS.get(profile.type)
+    if spans is None:
+        return 0.5, 0.5
+    kind = float(any(s[2] in kinds for s in spans)) if kinds else 0.5
+    counted = float(any(s[2] == "count" and len(s) > 4 and frozenset(tokenize(s[4])) & profile.counted for s in spans)) if profile.counted else 0.5
+    return kind, counted
 
 
 def select_columns(rows: np.ndarray, names: tuple[str, ...], all_names: tuple[str, ...] = SENTENCE_FEATURES) -> np.ndarray:

@@ -545,6 +545,13 @@ def answer_candidates(sentence: str, profile: QuestionProfile) -> list[tuple[int
     return holding or cands
 
 
+@lru_cache(maxsize=8)
+def _columns(features: tuple[str, ...]) -> list[int]:
+    """The columns of span_feature_names() a model was fitted on, in its order."""
+    names = span_feature_names()
+    return [names.index(f) for f in features]
+
+
 def ranked_spans(sentence: str, profile: QuestionProfile, model, typed=None) -> list[tuple[str, float]]:
     """The answer_candidates of `sentence`, best first, with the model's score."""
     ws = span_words(sentence)
@@ -552,6 +559,6 @@ def ranked_spans(sentence: str, profile: QuestionProfile, model, typed=None) -> 
     if not cands:
         return []
     X = span_features(sentence, profile, cands, ws, typed)
-    scores = model.score(X[:, : len(model.features)])  # a model fitted before the parse features reads the first columns
+    scores = model.score(X[:, _columns(model.features)])
     order = np.argsort(-scores, kind="stable")
     return [(sentence[ws[cands[k][0]].start : ws[cands[k][1]].end], float(scores[k])) for k in order]

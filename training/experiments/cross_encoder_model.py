@@ -1,4 +1,4 @@
-"""kzqa's reader: a small cross-encoder of the project's own that reads a question with one
+"""An experiment, not shipped (see training/experiments/cross_encoder.py): a small cross-encoder that reads a question with one
 candidate sentence at a time and says whether the sentence answers it and where the answer is.
 
 It is all-MiniLM-L6-v2's first layers fine-tuned by training/train_reader.py (seeded, CPU) on the
@@ -33,7 +33,7 @@ MAX_ANSWER_PIECES = 24  # the longest span the reader may give
 
 
 def reader_path() -> Path:
-    return Path(str(resources.files("qa") / "data" / READER_FILE))
+    return Path(__file__).resolve().parents[1] / "out" / READER_FILE
 
 
 def context_prefix(report_label: str | None, heading: str | None) -> str:
@@ -123,8 +123,8 @@ class Reader:
     """The shipped reader, loaded once (an int8 ONNX file of ~20 MB: ~40 ms to start)."""
 
     def __init__(self, path: Path | None = None) -> None:
-        from ..represent.dense import _import_onnxruntime
-        from ..represent.encoder import ENCODER
+        from qa.represent.dense import _import_onnxruntime
+        from qa.represent.encoder import ENCODER
 
         ort = _import_onnxruntime()
         options = ort.SessionOptions()
@@ -163,5 +163,5 @@ def shipped_reader() -> Reader | None:
 
 
 def reader_info() -> dict:
-    path = Path(str(resources.files("qa") / "data" / READER_META))
+    path = reader_path().parent / READER_META
     return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}

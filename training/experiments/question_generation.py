@@ -1,8 +1,8 @@
-"""Questions generated from the reports' own sentences: the reader's training data beside the eval
-sets' fitting items (training/train_reader.py).
+"""Questions generated from the reports' own sentences: the cross-encoder experiment's training data
+beside the eval sets' fitting items (training/experiments/cross_encoder.py).
 
 No question-writing model ships in a package, so questions are made from a sentence's parse
-(spaCy's `en_core_web_sm`, installed by the `train` extra, used only here): an answer span is
+(spaCy's `en_core_web_sm`, which kzqa also uses to parse sentences when it builds an index): an answer span is
 picked (a person, an organisation, a place, a date, a number with the noun it counts, a reason
 clause, a noun phrase), the answer kind decides the question word ("who", "which organization",
 "where", "when", "how many <noun>", "how much", "what percentage", "why", "what"), and the clause
@@ -347,6 +347,11 @@ def other_entity(question: str, entities: list[tuple[str, str]], pool: dict[str,
 
 # ---------------------------------------------------------------- a report's questions
 
+def says(question: str, answer: str) -> bool:
+    """Whether the question gives its own answer away (the answer's words, whole, in it)."""
+    return re.search(rf"(?<!\w){re.escape(answer.lower())}(?!\w)", question.lower()) is not None
+
+
 def generate(sentences: list[str], report_label: str, country: str | None, year: int | None, seed: int,
              per_sentence: int = 2, entity_pool: dict[str, list[str]] | None = None) -> list[GeneratedQuestion]:
     """Questions (answerable and not) from one report's sentences."""
@@ -367,7 +372,7 @@ def generate(sentences: list[str], report_label: str, country: str | None, year:
                 break
             q = clause_question(doc, start, end, kind, noun, rng)
             answer = doc[start:end].text.strip(" ,;:.")
-            if not q or len(q.split()) < 3 or answer.lower() in q.lower() or len(q.split()) > 30:
+            if not q or len(q.split()) < 3 or says(q, answer) or len(q.split()) > 30:
                 continue
             made += 1
             text, style = reword(q, rng)

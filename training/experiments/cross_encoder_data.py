@@ -1,4 +1,4 @@
-"""The reader's training examples: (question, context prefix, sentence, answer span or none).
+"""The cross-encoder experiment's training examples: (question, context prefix, sentence, answer span or none).
 
 Two sources, never the user set's test split (qa/evaluation/evalset.py: load_fit_items refuses it):
 - the eval sets' fitting items (original + user-dev): each question with the candidate sentences
@@ -19,12 +19,13 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from qa.document import Report, normalize_space  # noqa: E402
 from qa.index.chunking import short_heading  # noqa: E402
-from qa.search.reader import context_prefix  # noqa: E402
+from cross_encoder_model import context_prefix  # noqa: E402
 
 READ_CANDIDATES = 8  # candidate sentences per fitting item (the pipeline reads fewer: READ_SENTENCES)
 GENERATED_NEGATIVES = 2  # other sentences of the passage per generated question
