@@ -83,14 +83,22 @@ def answer_where(a: Answer) -> str:
     """Where the answer is, as the answer line says it: 'p. 5'; '§1.c' for a source without
     pages; with the report's name first when several reports were asked."""
     passage = a.answer_passage
-    if a.page is not None:
-        where = f"p. {a.page}"
-    elif passage is not None:
-        where = section_label(passage.section, short_heading(passage.headings[-1]) if passage.headings else "")
+    if passage is None:
+        return where_label(a.page, None, [], None)
+    return where_label(a.page, passage.section, passage.headings, passage.report_label if a.several_reports else None)
+
+
+def where_label(page: int | None, section: str | None, headings: list[str], report_label: str | None = None) -> str:
+    """'p. 5', or for a source without printed pages the section ('§1.c Torture ...'); the
+    report's label first when given (several reports asked). The CLI's and the web page's."""
+    if page is not None:
+        where = f"p. {page}"
+    elif section is not None:
+        where = section_label(section, short_heading(headings[-1]) if headings else "")
     else:
         where = ""
-    if a.several_reports and passage is not None and passage.report_label:
-        where = f"{passage.report_label}, {where}" if a.page is not None else f"{passage.report_label} {where}".strip()
+    if report_label and section is not None:
+        where = f"{report_label}, {where}" if page is not None else f"{report_label} {where}".strip()
     return where
 
 

@@ -79,7 +79,7 @@ def test_answer_with_its_sentence_highlighted(page, server):
     assert page.locator(".sentence").inner_text() == f"“{SENTENCE}”"
     first = page.locator(".passage").first
     assert first.locator(".cite a").inner_text() == (
-        "[1] §1.c Torture and Other Cruel, Inhu... › Prison and Detention Center Conditions — p. 5")
+        "[1] §1.c Torture and Other Cruel, Inhuman, or Degrading Treatment or Punishment › Prison and Detention Center Conditions — p. 5")
     assert first.locator(".pid").inner_text() == PASSAGE
     assert first.locator("mark").inner_text() == SENTENCE  # the answering sentence, marked in its passage
     assert page.locator(".passage").count() == 3
@@ -182,6 +182,38 @@ def test_readable_without_javascript(browser, server):
         assert "Prison and Detention Center Conditions" in page.locator("main .excerpt header").inner_text()
         page.goto("/show/p5")
         assert page.locator("main .excerpt .crumb").inner_text() == "Page 5"
+    finally:
+        context.close()
+
+
+def test_cards_show_whole_section_names(page, server):
+    """A card has room: no heading is cut short ('Torture and Other Cruel, Inhu...'), and none
+    runs out of its card either (it wraps)."""
+    page.goto(ask_url(QUESTION))
+    for cite in page.locator(".passage .cite a").all():
+        assert "..." not in cite.inner_text()
+    for card in page.locator(".passage").all():
+        assert card.evaluate("e => e.scrollWidth <= e.clientWidth")
+
+
+LONG_QUESTION = "how many prisoners were released from prison after the amnesty law was signed in December 2011"
+
+
+def test_phone_width_shows_the_whole_question(browser, server):
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True, base_url=server.url)
+    page = context.new_page()
+    try:
+        page.goto(ask_url(LONG_QUESTION))
+        box = page.locator("#q")
+        assert box.input_value() == LONG_QUESTION
+        # the whole question is in view: nothing scrolled off to the side or below
+        assert box.evaluate("e => e.scrollWidth <= e.clientWidth && e.scrollHeight <= e.clientHeight + 1")
+        bounds = box.bounding_box()
+        assert bounds["x"] >= 0 and bounds["x"] + bounds["width"] <= 390
+        page.fill("#q", QUESTION)
+        page.press("#q", "Enter")  # Enter still asks
+        page.wait_for_url(lambda url: "q=how+many+prisoners+were+released" in url)
+        assert page.locator(".short-text").inner_text() == "8,390 prisoners"
     finally:
         context.close()
 
