@@ -13,10 +13,11 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import quote, urlencode
 
-from .render import citation, pages_label, section_label, where_label
+from .render import citation, how_sure, not_found_line, pages_label, section_label, where_label
 
 WEB = Path(__file__).resolve().parent / "web"
 STATIC_TYPES = {".css": "text/css; charset=utf-8", ".js": "text/javascript; charset=utf-8", ".png": "image/png", ".svg": "image/svg+xml"}
+SURE_TITLE = "how sure kzqa is: the calibrated probability that the sentence answers the question"
 CITE_WIDTH = 10_000  # no heading is cut short on the page
 EXAMPLES = ("how many prisoners were released", "who won the presidential election", "was the internet censored")
 
@@ -32,7 +33,7 @@ def environment():
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.globals.update(show_href=show_href, pages_label=pages_label)
+    env.globals.update(show_href=show_href, pages_label=pages_label, sure_title=SURE_TITLE)
     return env
 
 
@@ -79,6 +80,11 @@ def marked_paragraphs(text: str, sentence: str | None) -> list[list[tuple[str, b
     return out
 
 
+def nowrap(text: str) -> str:
+    """'48 %' kept on one line (a no-break space before the sign)."""
+    return text.replace(" %", "\u00a0%")
+
+
 def page_note(page: int | None) -> str:
     return f"p. {page}" if page is not None else ""
 
@@ -107,8 +113,9 @@ def answer_view(d: dict, report: str | None = None) -> dict:
         "sentence": a["sentence"],
         "page": where,  # 'p. 5'; the section where the source has no printed pages (as the CLI says)
         "passage_id": a["passage_id"],
-        "message": a["message"],
+        "message": a["message"] if a["level"] != "none" else nowrap(not_found_line(a["confidence"]).removesuffix(":")),
         "confidence": a["confidence"],
+        "sure": nowrap(how_sure(a["level"], a["confidence"])),  # 'fairly sure (48 %)', as the CLI says it
         "alternatives": [dict(alt, page=page_note(alt["page"])) for alt in a["alternatives"]],
         "corrected": (d.get("query") or {}).get("corrected"),
         "passages": passages,

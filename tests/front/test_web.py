@@ -138,9 +138,11 @@ def test_outline_panel_opens_a_section(page, server):
 @pytest.mark.parametrize("question, level, says", [
     (QUESTION, "answer", "Answer:"),
     ("what is the capital of France", "unsure", "The report may not answer this; the closest it comes:"),
-    ("how tall is mount everest", "none", "The report does not appear to answer this. The nearest passages:"),
+    ("how tall is mount everest", "none", "The report does not appear to answer this. The nearest passages ("),
 ])
 def test_the_three_outcomes(page, server, question, level, says):
+    from qa.front.render import how_sure
+
     api = httpx.get(server.url + "api/ask", params={"q": question}, timeout=60).json()
     assert api["answer"]["level"] == level
     page.goto(ask_url(question))
@@ -149,6 +151,23 @@ def test_the_three_outcomes(page, server, question, level, says):
     if level != "none":
         assert api["answer"]["sentence"] in answer.locator(".sentence").inner_text()
     assert answer.locator(".passage").count() == len(api["passages"])
+    # how sure kzqa is, in words and as a percentage, as the CLI says it
+    said = how_sure(level, api["answer"]["confidence"]).replace(" %", "\xa0%")  # the page keeps "48 %" on one line
+    if level == "none":
+        assert f"The report does not appear to answer this. The nearest passages ({said}):" in answer.inner_text()
+    else:
+        assert answer.locator(".sure").inner_text() == f"— {said}"
+    # an answer's sentence is highlighted; the nearest sentences of "unsure" and "none" are not
+    # highlighted like it: they are underlined, with no answer colour behind them
+    marks = answer.locator(".passage mark")
+    assert marks.count() >= 1
+    backgrounds = {m.evaluate("e => getComputedStyle(e).backgroundColor") for m in marks.all()}
+    nearest = answer.locator(".passage mark.nearest").count()
+    if level == "answer":
+        assert nearest == 0 and backgrounds == {"rgb(255, 229, 138)"}
+    else:
+        assert nearest == marks.count() and backgrounds == {"rgba(0, 0, 0, 0)"}
+        assert {m.evaluate("e => getComputedStyle(e).textDecorationLine") for m in marks.all()} == {"underline"}
 
 
 def test_script_in_a_question_is_shown_as_text(page, server):
