@@ -61,13 +61,14 @@ def build_server(library: Library) -> MCPServer:
 
         question: the question in plain words. k: how many passages to return (1-100).
         report: which report to ask (see list_reports), or a list of them to search as one (each
-            citation then names its report); default: the first served."""
+            citation then names its report), or "all" for every one served; default: the first served."""
         return service.answer(library, question, k, "hybrid", ([report] if isinstance(report, str) else report) or None)
 
     def show(ref: str, report: str | None = None) -> dict[str, Any]:
         """The report text a reference points to, with its heading path and pages (the JSON of
         `kzqa show REF --format json`). ref: a passage id from ask (its subsection, the passage
-        marked), a section such as "1.c", a heading such as "Internet Freedom", or a page "p5"."""
+        marked; a several-report answer's ids name their report, "eritrea-2011:1.b/1"), a section
+        such as "1.c", a heading such as "Internet Freedom", or a page "p5"."""
         return service.show(library, ref, report)
 
     def toc(report: str | None = None, depth: int = 4) -> dict[str, Any]:

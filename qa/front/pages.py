@@ -103,7 +103,8 @@ def answer_view(d: dict, report: str | None = None) -> dict:
             "id": p["id"],
             "report": p.get("report") or report,
             # whole headings: the card wraps them (the CLI's 32-character cut is for a terminal line)
-            "cite": citation(p["section"], p["headings"], p["page_start"], p["page_end"], width=CITE_WIDTH),
+            "cite": citation(p["section"], p["headings"], p["page_start"], p["page_end"], width=CITE_WIDTH,
+                             report=p.get("report_label") if several else None),  # several reports: each names its own
             "paragraphs": marked_paragraphs(p["text"], p.get("sentence")),
         })
     return {

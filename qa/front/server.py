@@ -229,8 +229,15 @@ def create_app(library: Library, loopback_only: bool = True) -> FastAPI:
     # ------------------------------------------------------------------ the web page
 
     def page_context(report: str | None) -> dict:
-        """What every page shows: the report's title, the served reports and its outline."""
-        name = library.pick([report] if report else None)[0]
+        """What every page shows: the report's title, the served reports and its outline (none
+        for all reports at once: each has its own)."""
+        names = library.pick([report] if report else None)
+        if len(names) > 1:  # report=all
+            titles = [pages.report_heading(t) for t in (
+                library.slots[n].index.report.title if library.slots[n].index is not None else n for n in names)]
+            return {"report_title": ", ".join(titles), "report": service.ALL, "report_param": service.ALL, "toc": None,
+                    "reports": service.reports(library), "refresh": None}
+        name = names[0]
         slot = library.slots[name]
         title = pages.report_heading(slot.index.report.title if slot.index is not None else name)
         toc = service.toc(library, name, 3) if slot.state == "ready" else None
@@ -242,7 +249,7 @@ def create_app(library: Library, loopback_only: bool = True) -> FastAPI:
     async def home(q: str | None = None, k: str = "3", mode: str = DEFAULT_MODE, report: str | None = None):
         context = {"q": q or "", "k": k, "mode": mode, "modes": MODES, "max_q": SERVE_MAX_QUESTION_CHARS,
                    "max_k": SERVE_MAX_K, "answer": None, "error": None, "examples": pages.EXAMPLES,
-                   "ask_href": pages.ask_href, "options_open": k != "3" or mode != "hybrid",
+                   "ask_href": pages.ask_href, "options_open": k != "3" or mode != "hybrid" or bool(report),
                    "report_title": "the report", "report": None, "report_param": None, "toc": None, "reports": [],
                    "refresh": None, "permalink": None, "json_href": None}
         status = 200

@@ -25,6 +25,7 @@ from ..settings import DEFAULT_MODE, SERVE_MAX_K, SERVE_MAX_QUESTION_CHARS, vali
 MAX_BATCH_QUESTIONS = 100
 MAX_BODY_BYTES = 256 * 1024
 MAX_REF_CHARS = 300
+ALL = "all"  # report=all: every served report at once (unless a served report has that name)
 WARM_UP_QUESTION = "how many prisoners were released"
 
 
@@ -152,8 +153,11 @@ class Library:
         return all(s.state == "ready" for s in self.slots.values())
 
     def pick(self, names: Iterable[str] | None) -> list[str]:
-        """The reports a request names (default: the first served), each known to this server."""
+        """The reports a request names (default: the first served; "all": every one served, in
+        the order served), each known to this server."""
         chosen = [n for n in (names or []) if n] or [self.default]
+        if ALL in chosen and ALL not in self.slots:
+            return list(self.names)
         for name in chosen:
             if name not in self.slots:
                 raise UnknownReport(f"no report named {name!r} is served here; served: {', '.join(self.names)}")
@@ -177,6 +181,8 @@ class Library:
 
     def index(self, name: str | None = None):
         """The loaded Index of a report; NotReady (503) while it loads or if it failed."""
+        if name == ALL and ALL not in self.slots:
+            raise KzqaError(f"give one report here, not {ALL!r}; served: {', '.join(self.names)}")
         slot = self.slots[self.pick([name] if name else None)[0]]
         if slot.state == "ready":
             return slot.index
@@ -297,8 +303,27 @@ def show(library: Library, ref: str, report: str | None = None) -> dict:
     from .render import excerpt_dict
 
     ref = check_ref(ref)
+    report, ref = report_of_ref(library, ref, report)
     index = library.index(report)
     return excerpt_dict(show_ref(index.report, index.chunks, ref))
+
+
+def report_of_ref(library: Library, ref: str, report: str | None) -> tuple[str | None, str]:
+    """(report, reference) for a reference that may name its report first, as the passage ids of
+    a several-report answer do ('eritrea-2011:1.b/1'): that report, the rest of the reference.
+    A prefix that contradicts `report` is an error; with report=all the prefix is needed."""
+    from ..index.corpus import split_ref
+
+    named, rest = split_ref(ref, library.names)
+    if named is None:
+        if report == ALL and ALL not in library.slots:
+            raise KzqaError(f"{len(library.names)} reports are served; put the report's name before the reference: "
+                            + ", ".join(f"{n}:{ref.strip()}" for n in library.names[:2]) + ", ...")
+        return report, ref
+    if report and report not in (named, ALL):
+        raise KzqaError(f"the reference {ref.strip()!r} is in report {named!r}, not {report!r}")
+    return named, rest
+
 
 
 def toc(library: Library, report: str | None = None, depth: int = 4) -> dict:

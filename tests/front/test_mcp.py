@@ -119,3 +119,27 @@ def test_readme_client_configuration_starts_kzqa_mcp():
     (snippet,) = [b.split("\n```", 1)[0] for b in section.split("```json\n")[1:]]
     server = json.loads(snippet)["mcpServers"]["kzqa"]
     assert server["command"].endswith("/bin/kzqa") and server["args"] == ["mcp"]
+
+
+def test_all_reports_and_their_prefixed_ids(two_report_root):
+    """`ask` with report "all" searches every served report (as the API's report=all), and `show`
+    takes the prefixed ids such an answer cites (issue 20, items 4 and 24)."""
+    env = {**os.environ, "KZQA_INDEX_DIR": str(two_report_root), "NO_COLOR": "1"}
+    q = "how many journalists were in prison"
+
+    async def main():
+        params = StdioServerParameters(command=sys.executable, args=["-m", "qa", "mcp", "--report", "kazakhstan-2011",
+                                                                     "--report", "eritrea-2011"], env=env)
+        with anyio.fail_after(300), open(os.devnull, "w") as errlog:
+            async with stdio_client(params, errlog=errlog) as (read, write):
+                async with ClientSession(read, write) as session:
+                    await session.initialize()
+                    everything = payload(await session.call_tool("ask", {"question": q, "k": 2, "report": "all"}))
+                    shown = [payload(await session.call_tool("show", {"ref": p["id"]})) for p in everything["passages"]]
+                    return everything, shown
+
+    everything, shown = anyio.run(main)
+    assert everything == cli_json(["ask", q, "--json", "-k", "2", "--report", "kazakhstan-2011", "--report", "eritrea-2011"], env)
+    assert {p["report"] for p in everything["passages"]} == {"kazakhstan-2011", "eritrea-2011"}
+    for p, excerpt in zip(everything["passages"], shown):
+        assert excerpt == cli_json(["show", p["id"], "--format", "json"], env)

@@ -60,3 +60,71 @@ def test_an_answer_from_a_report_without_pages_says_its_section(http):
     text = visible_text(page)
     assert "None" not in text and "p. " not in text
     assert re.search(r'<span class="page">\(§1\.c\)</span>', page)  # where the answer is, as `kzqa ask` says it
+
+
+# --- item 24: the prefixed passage ids a several-report answer cites --------------------------------
+
+
+JOURNALISTS = "how many journalists were in prison"
+
+
+def cli_json(args, root):
+    import json
+    import os
+
+    from click.testing import CliRunner
+
+    from qa.front.cli import cli
+
+    r = CliRunner().invoke(cli, args, env={**os.environ, "KZQA_INDEX_DIR": str(root), "NO_COLOR": "1"}, catch_exceptions=False)
+    assert r.exit_code == 0, r.output
+    return json.loads(r.stdout)
+
+
+def test_show_takes_the_ids_a_several_report_answer_cites(http, two_report_root):
+    both = http.get("/api/ask", params={"q": JOURNALISTS, "k": 3, "report": ["kazakhstan-2011", "eritrea-2011"]}).json()
+    ids = [p["id"] for p in both["passages"]] + [a["passage_id"] for a in both["answer"]["alternatives"]]
+    assert {i.split(":")[0] for i in ids} == {"kazakhstan-2011", "eritrea-2011"}
+    for pid in ids:
+        r = http.get(f"/api/show/{pid}")
+        assert r.status_code == 200, (pid, r.text)
+        assert r.json() == cli_json(["show", pid, "--format", "json"], two_report_root), pid
+        assert http.get(f"/api/show/{pid}", params={"report": pid.split(":")[0]}).json() == r.json()
+        page = http.get(f"/show/{pid}")
+        assert page.status_code == 200 and 'id="passage"' in page.text, pid
+    # a prefix that names another report than report= is an error, not a silent choice
+    r = http.get("/api/show/eritrea-2011:1.b/1", params={"report": "kazakhstan-2011"})
+    assert r.status_code == 400 and r.json()["error"] == "the reference 'eritrea-2011:1.b/1' is in report 'eritrea-2011', not 'kazakhstan-2011'"
+
+
+# --- item 4: all reports at once -------------------------------------------------------------------
+
+
+def test_report_all_asks_every_served_report(http, two_report_root):
+    everything = http.get("/api/ask", params={"q": JOURNALISTS, "k": 2, "report": "all"})
+    assert everything.status_code == 200, everything.text
+    d = everything.json()
+    assert d == cli_json(["ask", JOURNALISTS, "--json", "-k", "2", "--report", "kazakhstan-2011", "--report", "eritrea-2011"], two_report_root)
+    assert d["reports"] == ["kazakhstan-2011", "eritrea-2011"]
+    assert {p["report"] for p in d["passages"]} == {"kazakhstan-2011", "eritrea-2011"}
+    rows = http.post("/api/batch", params={"report": "all", "k": 2}, json=[JOURNALISTS]).json()
+    assert rows == [{"id": 1} | d]
+    # one report is needed where a report's own text is shown
+    assert http.get("/api/toc", params={"report": "all"}).status_code == 400
+    r = http.get("/api/show/1.b", params={"report": "all"})
+    assert r.status_code == 400 and "put the report's name before the reference" in r.json()["error"]
+
+
+def test_the_page_offers_all_reports(http):
+    home = http.get("/").text
+    assert '<option value="all">all reports</option>' in home
+    page = http.get("/", params={"q": JOURNALISTS, "report": "all"})
+    assert page.status_code == 200
+    assert '<option value="all" selected>all reports</option>' in page.text
+    assert "Kazakhstan 2011 §2.a" in page.text and "Eritrea 2011 §1.b Disappearance" in page.text
+    links = re.findall(r'href="(/show/[^"#]+)', page.text)
+    assert len(links) >= 2
+    for link in links:  # every citation opens, in its own report
+        assert http.get(link.replace("&amp;", "&")).status_code == 200, link
+    permalink = re.search(r'class="permalink" href="([^"]+)"', page.text).group(1)
+    assert "report=all" in permalink
