@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import sys
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +26,7 @@ from ..settings import DEFAULT_MODE, SERVE_MAX_K, SERVE_MAX_QUESTION_CHARS, vali
 MAX_BATCH_QUESTIONS = 100
 MAX_BODY_BYTES = 256 * 1024
 MAX_REF_CHARS = 300
+MAX_UNIONS = 4  # several-report searches kept loaded at once (each holds its reports' vectors again)
 ALL = "all"  # report=all: every served report at once (unless a served report has that name)
 WARM_UP_QUESTION = "how many prisoners were released"
 
@@ -85,7 +87,8 @@ class Library:
         self._notify = notify or (lambda msg: print(f"kzqa: {msg}", file=sys.stderr, flush=True))
         self._changed = threading.Condition()
         self._thread: threading.Thread | None = None
-        self._unions: dict[tuple[str, ...], object] = {}
+        # (union, the Indexes it was made of) by set of reports (in served order), least recent first
+        self._unions: OrderedDict[tuple[str, ...], tuple] = OrderedDict()
 
     @property
     def default(self) -> str:
@@ -165,19 +168,31 @@ class Library:
 
     def searching(self, names: list[str]):
         """The Index that answers from `names`: a report's own, or for several their union (qa/
-        corpus.py: passages ranked across them on one scale, each citation naming its report),
-        made once from the loaded reports and kept."""
+        index/corpus.py: passages ranked across them on one scale, each citation naming its
+        report), made from the loaded reports. Unions are kept by set, not order (the reports in
+        the order served), the MAX_UNIONS used last, each only while its reports are the ones
+        loaded (a report loaded again makes its unions anew); every one shares the process's one
+        encoder session (qa/represent/dense.py), so a client naming ever new combinations cannot
+        make the server grow without bound."""
         if len(names) == 1:
             return self.index(names[0])
-        key = tuple(names)
+        wanted = set(names)
+        key = tuple(n for n in self.names if n in wanted)
+        members = [self.index(name) for name in key]  # each as loaded now; NotReady while one loads
         with self._changed:
-            if key in self._unions:
-                return self._unions[key]
+            kept = self._unions.get(key)
+            if kept is not None and all(a is b for a, b in zip(kept[1], members)):
+                self._unions.move_to_end(key)
+                return kept[0]
         from ..search.pipeline import Index
 
-        union = Index.union([self.index(name).stored for name in names])  # NotReady while one loads
+        union = Index.union([m.stored for m in members])
         with self._changed:
-            return self._unions.setdefault(key, union)
+            self._unions[key] = (union, members)
+            self._unions.move_to_end(key)
+            while len(self._unions) > MAX_UNIONS:
+                self._unions.popitem(last=False)
+        return union
 
     def index(self, name: str | None = None):
         """The loaded Index of a report; NotReady (503) while it loads or if it failed."""

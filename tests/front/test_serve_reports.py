@@ -128,3 +128,50 @@ def test_the_page_offers_all_reports(http):
         assert http.get(link.replace("&amp;", "&")).status_code == 200, link
     permalink = re.search(r'class="permalink" href="([^"]+)"', page.text).group(1)
     assert "report=all" in permalink
+
+
+# --- item 11: memory is bounded, whatever combinations of reports are asked --------------------------
+
+
+def rss_mb(pid: int) -> float:
+    with open(f"/proc/{pid}/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("VmRSS:")) / 1024
+
+
+def test_the_same_reports_in_another_order_are_one_union(http, server):
+    """A union is kept by its set of reports: asking [a, b] then [b, a] makes one, not two (each
+    used to hold its own ~100 MB encoder session, never freed)."""
+    pair = ["kazakhstan-2011", "eritrea-2011"]
+    first = http.get("/api/ask", params={"q": JOURNALISTS, "report": pair}).json()
+    before = rss_mb(server.proc.pid)
+    for i in range(6):
+        order = pair[::-1] if i % 2 == 0 else pair
+        d = http.get("/api/ask", params={"q": JOURNALISTS, "report": order}).json()
+        assert d == first  # one union, one answer, whatever the order asked
+    assert rss_mb(server.proc.pid) - before < 40
+
+
+def test_unions_are_bounded_and_share_one_encoder_session(two_report_root, tmp_path, monkeypatch):
+    from fakereport import ruritania
+    from faulthelpers import copy_root
+    from qa.front import service
+    from qa.index.write import build_index
+
+    root = tmp_path / "root"
+    copy_root(two_report_root, root)
+    src = tmp_path / "ruritania-2011.txt"
+    src.write_text(ruritania(scale=0.3).as_text(), encoding="utf-8")
+    assert build_index(src, root, "ruritania-2011").built
+    monkeypatch.setattr(service, "MAX_UNIONS", 2)
+    names = ["kazakhstan-2011", "eritrea-2011", "ruritania-2011"]
+    library = service.Library(names, root, notify=lambda msg: None)
+    library.start()
+    assert library.wait(600)
+    a, b, c = names
+    combinations = [[a, b], [b, a], [a, c], [c, b], [a, b, c], [b, c, a]]
+    for combination in combinations:
+        d = service.answer(library, QUESTION, 1, "hybrid", combination)
+        assert d["reports"] == [n for n in names if n in combination]  # in the order served
+        assert len(library._unions) <= 2
+    indexes = [library.searching(c) for c in combinations] + [library.index(n) for n in names]
+    assert len({id(i.encoder.encoder) for i in indexes}) == 1  # one encoder session for them all
