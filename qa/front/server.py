@@ -222,9 +222,10 @@ def create_app(library: Library, loopback_only: bool = True) -> FastAPI:
 
     @app.get("/healthz", summary="200 when every served report is ready; 503 while one loads or if one failed")
     async def healthz():
-        states = {s.name: s.state for s in library.slots.values()}
-        status = "ok" if library.ready else ("failed" if "failed" in states.values() else "loading")
-        return JSONResponse({"status": status, "reports": states}, status_code=200 if library.ready else 503)
+        states = library.states()
+        ready = all(state == "ready" for state in states.values())
+        status = "ok" if ready else ("failed" if "failed" in states.values() else "loading")
+        return JSONResponse({"status": status, "reports": states}, status_code=200 if ready else 503)
 
     # ------------------------------------------------------------------ the web page
 

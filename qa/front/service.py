@@ -36,7 +36,11 @@ class UnknownReport(KzqaError):
 
 
 class NotReady(KzqaError):
-    """The report is still being loaded or indexed, or could not be loaded."""
+    """The report is still being loaded or indexed: try again in a few seconds."""
+
+
+class Unavailable(KzqaError):
+    """The report could not be loaded; trying again will not help until its index changes."""
 
 
 class TooLarge(KzqaError):
@@ -51,6 +55,8 @@ def status_of(exc: KzqaError) -> int:
         return 413
     if isinstance(exc, (UnknownReport, RefError)):
         return 404
+    if isinstance(exc, Unavailable):
+        return 500
     if isinstance(exc, (NotReady, IndexDamaged)):
         return 503
     return 400
@@ -68,11 +74,14 @@ class Slot:
     index: object | None = None  # qa.search.pipeline.Index once ready
     error: str | None = None
     listing: dict | None = None  # its `kzqa list --json` row, read once it is ready
+    stamp: tuple | None = None  # the index file as it was loaded (see Library.file_stamp); None: missing
 
 
 class Library:
     """The reports a server answers from, by index name, each loaded once (in a background
-    thread, so the server answers `/healthz` and says 503 while an index is built)."""
+    thread, so the server answers `/healthz` and says 503 while an index is built), and loaded
+    again when its index file changes on disk (rebuilt, replaced, moved away or back): every
+    request that uses a report, /healthz and /api/reports look first (`refresh`)."""
 
     def __init__(self, names: Iterable[str] | None = None, index_dir: str | Path | None = None,
                  notify: Callable[[str], None] | None = None) -> None:
@@ -106,11 +115,12 @@ class Library:
                 raise KzqaError(f"no index named {name!r} in {self.root}{listed}; build it with: kzqa index FILE --name {name}")
 
     def start(self) -> None:
-        """Load every report in a background thread (once)."""
+        """Load every report in a background thread (started once; it stays, to load again a
+        report whose index changes)."""
         with self._changed:
             if self._thread is not None:
                 return
-            self._thread = threading.Thread(target=self._load_all, name="kzqa-load", daemon=True)
+            self._thread = threading.Thread(target=self._loader, name="kzqa-load", daemon=True)
         self._thread.start()
 
     def _set(self, slot: Slot, **changes) -> None:
@@ -119,31 +129,73 @@ class Library:
                 setattr(slot, key, value)
             self._changed.notify_all()
 
-    def _load_all(self) -> None:
+    def file_stamp(self, name: str) -> tuple | None:
+        """The index file's identity and times (device, inode, size, mtime, ctime): any rebuild,
+        replacement or move changes it; None when there is no file."""
+        import os
+
+        from ..index.naming import resolve_location
+
+        try:
+            st = os.stat(resolve_location(self.index_dir, name).path)
+        except OSError:
+            return None
+        return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+    def refresh(self, names: Iterable[str] | None = None) -> None:
+        """Notice the served index files (or those of `names`) that changed on disk since they
+        were loaded, or since loading them failed: load those again, in the background (503
+        meanwhile, never an answer from the build that is gone)."""
+        for name in names if names is not None else self.names:
+            slot = self.slots.get(name)
+            if slot is None or slot.state not in ("ready", "failed"):
+                continue
+            if self.file_stamp(name) == slot.stamp:
+                continue
+            with self._changed:
+                if slot.state not in ("ready", "failed"):
+                    continue
+                slot.state, slot.index, slot.listing, slot.error = "loading", None, None, None
+                for key in [k for k in self._unions if name in k]:
+                    del self._unions[key]
+                self._changed.notify_all()
+            self._notify(f"index {name!r} changed on disk; loading it again")
+
+    def _loader(self) -> None:
+        while True:
+            with self._changed:
+                self._changed.wait_for(lambda: any(s.state == "loading" for s in self.slots.values()))
+                slot = next(s for s in self.slots.values() if s.state == "loading")
+            self._load(slot)
+
+    def _load(self, slot: Slot) -> None:
         from ..search.pipeline import Index
         from ..index.listing import list_indexes
         from ..index.open import open_index
 
-        for slot in self.slots.values():
-            if slot.state == "ready":
-                continue
+        built = []
 
-            def notify(msg: str, slot: Slot = slot) -> None:
-                if "building" in msg or "rebuilding" in msg:
-                    self._set(slot, state="building")
-                self._notify(msg)
+        def notify(msg: str) -> None:
+            if "building" in msg or "rebuilding" in msg:
+                built.append(msg)
+                self._set(slot, state="building")
+            self._notify(msg)
 
-            try:
-                index = Index(open_index(self.index_dir, slot.name, notify=notify))
-                index.ask(WARM_UP_QUESTION, k=1)  # loads the models and lazy tables before the first request
-                rows = {i.name: i.row() for i in list_indexes(self.root)}
-                self._set(slot, index=index, state="ready", error=None, listing=rows.get(slot.name))
-            except KzqaError as exc:
-                self._set(slot, state="failed", error=str(exc))
-                self._notify(f"error: report {slot.name!r} cannot be served: {exc}")
-            except Exception as exc:  # noqa: BLE001 - one line, the server goes on for the others
-                self._set(slot, state="failed", error=f"internal error: {exc.__class__.__name__}: {exc}")
-                self._notify(f"error: report {slot.name!r} cannot be served: {exc.__class__.__name__}: {exc}")
+        before = self.file_stamp(slot.name)
+        try:
+            index = Index(open_index(self.index_dir, slot.name, notify=notify))
+            index.ask(WARM_UP_QUESTION, k=1)  # loads the models and lazy tables before the first request
+            rows = {i.name: i.row() for i in list_indexes(self.root)}
+            changes = dict(index=index, state="ready", error=None, listing=rows.get(slot.name))
+        except KzqaError as exc:
+            changes = dict(state="failed", error=str(exc))
+            self._notify(f"error: report {slot.name!r} cannot be served: {exc}")
+        except Exception as exc:  # noqa: BLE001 - one line, the server goes on for the others
+            changes = dict(state="failed", error=f"internal error: {exc.__class__.__name__}: {exc}")
+            self._notify(f"error: report {slot.name!r} cannot be served: {exc.__class__.__name__}: {exc}")
+        # the file as read: after a build of our own, as written; else as it was before reading,
+        # so that a change made while it was read is noticed by the next refresh
+        self._set(slot, stamp=self.file_stamp(slot.name) if built else before, **changes)
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until no report is loading; True if all are ready."""
@@ -154,6 +206,11 @@ class Library:
     @property
     def ready(self) -> bool:
         return all(s.state == "ready" for s in self.slots.values())
+
+    def states(self) -> dict[str, str]:
+        """Each served report's state, as of the index files now on disk."""
+        self.refresh()
+        return {s.name: s.state for s in self.slots.values()}
 
     def pick(self, names: Iterable[str] | None) -> list[str]:
         """The reports a request names (default: the first served; "all": every one served, in
@@ -199,10 +256,13 @@ class Library:
         if name == ALL and ALL not in self.slots:
             raise KzqaError(f"give one report here, not {ALL!r}; served: {', '.join(self.names)}")
         slot = self.slots[self.pick([name] if name else None)[0]]
-        if slot.state == "ready":
-            return slot.index
+        self.refresh([slot.name])
+        index = slot.index  # read once: a refresh in another thread may clear it
+        if slot.state == "ready" and index is not None:
+            return index
         if slot.state == "failed":
-            raise NotReady(f"report {slot.name!r} could not be loaded: {slot.error}")
+            raise Unavailable(f"report {slot.name!r} could not be loaded: {slot.error} "
+                              "(it is loaded again when its index changes)")
         doing = "being indexed (first use)" if slot.state == "building" else "loading"
         raise NotReady(f"report {slot.name!r} is {doing}; try again in a few seconds")
 
@@ -268,7 +328,7 @@ def batch(library: Library, items: list, k: int = 3, mode: str = DEFAULT_MODE, r
             try:
                 rows.append({"id": item.id} | answer(library, item.question, k, mode, names))
                 continue
-            except (NotReady, UnknownReport):
+            except (NotReady, Unavailable, UnknownReport):
                 raise
             except KzqaError as exc:
                 error = f"line {item.line}: {exc}"
@@ -340,7 +400,6 @@ def report_of_ref(library: Library, ref: str, report: str | None) -> tuple[str |
     return named, rest
 
 
-
 def toc(library: Library, report: str | None = None, depth: int = 4) -> dict:
     """What `kzqa toc --format json` prints: the title, page count and outline entries."""
     from .render import toc_json
@@ -353,6 +412,7 @@ def toc(library: Library, report: str | None = None, depth: int = 4) -> dict:
 def reports(library: Library) -> list[dict]:
     """The served reports: name, title, pages, passages, whether it is the default, its
     `kzqa list` status (checked when it was loaded) and its state in this server."""
+    library.refresh()
     out = []
     for name, slot in library.slots.items():
         row = slot.listing or {}
