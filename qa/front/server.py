@@ -200,7 +200,7 @@ def create_app(library: Library, loopback_only: bool = True) -> FastAPI:
         if format not in ("json", "jsonl"):
             raise KzqaError(f"unknown format {format!r}; choose json or jsonl")
         data = await _read_body(request, service.MAX_BODY_BYTES)
-        items = service.batch_items(data, request.headers.get("content-type", ""))
+        items = await in_thread(service.batch_items, data, request.headers.get("content-type", ""))
         rows = await in_thread(service.batch, library, items, k, mode, report)
         errors = {"X-Kzqa-Errors": str(sum("error" in r for r in rows))}
         if format == "jsonl":

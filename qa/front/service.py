@@ -336,20 +336,54 @@ def batch(library: Library, items: list, k: int = 3, mode: str = DEFAULT_MODE, r
     return rows
 
 
+JSON_TYPES = ("application/json", "text/json")  # and any application/...+json; JSONL types are text
+
+
+def media_type(content_type: str) -> tuple[str, dict[str, str]]:
+    """'Application/JSON; Charset=UTF-8' -> ('application/json', {'charset': 'utf-8'}): media
+    types and their parameter names are case-insensitive (RFC 9110)."""
+    kind, *params = content_type.split(";")
+    out = {}
+    for param in params:
+        key, _, value = param.partition("=")
+        out[key.strip().lower()] = value.strip().strip('"').lower()
+    return kind.strip().lower(), out
+
+
+def body_bytes(data: bytes, charset: str | None) -> bytes:
+    """A request body as the UTF-8 bytes `kzqa batch` reads: UTF-16 by its byte-order mark (as
+    `kzqa batch` reads a file), or the charset the request names."""
+    import codecs
+
+    from .batch import from_utf16
+
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return from_utf16(data, "the request body")
+    if not charset or charset in ("utf-8", "utf8", "us-ascii", "ascii"):
+        return data
+    try:
+        codec = codecs.lookup(charset).name
+    except LookupError:
+        raise KzqaError(f"the request body's charset {charset[:40]!r} is not one kzqa knows; send UTF-8") from None
+    try:
+        return data.decode(codec).encode("utf-8", "surrogatepass")
+    except UnicodeDecodeError as exc:
+        raise KzqaError(f"the request body is not {charset[:40]} text (bad byte at offset {exc.start})") from None
+
+
 def batch_items(data: bytes, content_type: str = "") -> list:
     """A request body as batch items: a JSON list (of questions, or of {"question", "id"}
-    objects), or the text `kzqa batch` reads (one question a line, or JSONL)."""
+    objects), or the text `kzqa batch` reads (one question a line, or JSONL). JSON goes
+    through the one bounded decoder (qa/settings.py: depth, number length, text)."""
+    from ..settings import decode_json
     from .batch import check_batch_bytes, parse_batch_bytes
 
     if len(data) > MAX_BODY_BYTES:
         raise TooLarge(f"the request body is too large ({len(data)} bytes; the limit is {MAX_BODY_BYTES})")
-    if "json" in content_type.split(";")[0] and "ndjson" not in content_type and "jsonl" not in content_type:
-        try:
-            value = json.loads(data.decode("utf-8"))
-        except UnicodeDecodeError as exc:
-            raise KzqaError(f"the request body is not UTF-8 text (bad byte at offset {exc.start})") from None
-        except json.JSONDecodeError as exc:
-            raise KzqaError(f"the request body is not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})") from None
+    kind, params = media_type(content_type)
+    data = body_bytes(data, params.get("charset"))
+    if kind in JSON_TYPES or (kind.startswith("application/") and kind.endswith("+json")):
+        value = decode_json(data, "the request body")
         if not isinstance(value, list):
             raise KzqaError('give a JSON list of questions (or of {"question", "id"} objects), or one question a line')
         if not value:

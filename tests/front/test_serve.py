@@ -150,6 +150,49 @@ def test_bad_input_is_400_with_the_cli_message(http, cli_env):
         "the request body is not valid JSON")
 
 
+def test_hostile_json_bodies_are_400_not_500(http, server):
+    """Every JSON body goes through one bounded decoder (qa/settings.py): too deep, a number too
+    long, a string that is not text (a lone surrogate, in a question or an id) are a one-line 400,
+    never a 500 with a traceback in the log (issue 20, item 14)."""
+    cases = {
+        b"[" * 5000 + b"]" * 5000: "the request body is not valid JSON (nested more than 32 deep)",
+        b"[" + b"7" * 5000 + b"]": "the request body is not valid JSON (a number of 5000 characters; the limit is 100)",
+        b'[{"question": "prisoners", "id": ' + b"9" * 5000 + b"}]": "the request body is not valid JSON (a number of 5000 characters; the limit is 100)",
+        b'["prisoners \\ud800 released"]': "the request body is not valid text (a lone surrogate in a string)",
+        b'[{"question": "prisoners", "id": "\\udc00"}]': "the request body is not valid text (a lone surrogate in a string)",
+        b'[NaN]': "the request body is not valid JSON (NaN is not JSON)",
+        b'["unterminated': "the request body is not valid JSON (Unterminated string starting at line 1 column 2)",
+    }
+    for body, message in cases.items():
+        r = http.post("/api/batch", content=body, headers={"content-type": "application/json"})
+        assert error_of(r, 400) == message, body[:40]
+    assert "Traceback" not in server.stderr and "internal error" not in server.stderr
+
+
+def test_content_type_is_case_insensitive_and_utf16_is_read(http, cli_env, tmp_path):
+    """`APPLICATION/JSON` is JSON (media types are case-insensitive), and a UTF-16 body (by its
+    byte-order mark, or as its charset says) is read as `kzqa batch` reads a UTF-16 file (item 20)."""
+    as_json = http.post("/api/batch", params={"k": 1}, content=b'["prisoners released"]', headers={"content-type": "APPLICATION/JSON"})
+    assert as_json.status_code == 200 and as_json.json()[0]["question"] == "prisoners released"
+    assert http.post("/api/batch", params={"k": 1}, content=b'["prisoners released"]',
+                     headers={"content-type": "Application/Json; Charset=UTF-8"}).json() == as_json.json()
+    text = f"{QUESTION}\n{{\"id\": \"q2\", \"question\": \"who won the presidential election\"}}\n"
+    path = tmp_path / "questions-utf16.txt"
+    path.write_bytes(text.encode("utf-16"))  # with its byte-order mark
+    r = CliRunner().invoke(cli, ["batch", str(path), "-k", "1"], env=cli_env, catch_exceptions=False)
+    assert r.exit_code == 0, r.output
+    expected = [json.loads(line) for line in r.stdout.splitlines()]
+    for content_type in ("text/plain", "text/plain; charset=utf-16"):
+        got = http.post("/api/batch", params={"k": 1}, content=text.encode("utf-16"), headers={"content-type": content_type})
+        assert got.status_code == 200 and got.json() == expected, content_type
+    as_list = json.dumps([QUESTION, {"id": "q2", "question": "who won the presidential election"}])
+    for body, content_type in ((as_list.encode("utf-16"), "application/json"),
+                               (as_list.encode("utf-16-le"), "application/json; charset=UTF-16LE")):
+        got = http.post("/api/batch", params={"k": 1}, content=body, headers={"content-type": content_type})
+        assert got.status_code == 200, got.text
+        assert got.json()[1] == expected[1] and got.json()[0] == {"id": 1} | {k: v for k, v in expected[0].items() if k != "id"}
+
+
 def test_unknown_reference_or_report_is_404(http, cli_env):
     assert error_of(http.get("/api/show/internet fredom"), 404) == cli_error(["show", "internet fredom"], cli_env)
     assert error_of(http.get("/api/show/p99"), 404) == cli_error(["show", "p99"], cli_env)
