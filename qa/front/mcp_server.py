@@ -58,7 +58,7 @@ def _tool(library: Library, fn):
         try:
             return fn(*args, **kwargs)
         except KzqaError as exc:
-            return CallToolResult(content=[TextContent(type="text", text=str(exc))], is_error=True)
+            return CallToolResult(content=[TextContent(type="text", text=library.public(str(exc)))], is_error=True)
 
     return call
 

@@ -47,12 +47,18 @@ class TooLarge(KzqaError):
     """A question, batch or request body over its limit."""
 
 
+class RequestTimeout(KzqaError):
+    """A request whose body did not all arrive in time (HTTP 408)."""
+
+
 def status_of(exc: KzqaError) -> int:
     """The HTTP status for an error the user can act on."""
     from ..search.outline import RefError
 
     if isinstance(exc, TooLarge):
         return 413
+    if isinstance(exc, RequestTimeout):
+        return 408
     if isinstance(exc, (UnknownReport, RefError)):
         return 404
     if isinstance(exc, Unavailable):
@@ -102,6 +108,23 @@ class Library:
     @property
     def default(self) -> str:
         return self.names[0]
+
+    def public(self, message: str) -> str:
+        """`message` as a client may read it: without this machine's paths (the index folder is
+        named as such, a file by its name), which are the operator's business, not the client's.
+        The server's own log keeps them."""
+        import os
+        import re
+
+        roots = sorted({str(self.root), os.path.realpath(self.root)}, key=len, reverse=True)
+        for root in roots:
+            message = message.replace(root + os.sep, "").replace(root, "the index folder")
+
+        def name_only(m: re.Match) -> str:
+            path = m.group(0)
+            return os.path.basename(path.rstrip("/")) or path if os.path.exists(os.path.dirname(path.rstrip("/"))) else path
+
+        return re.sub(r"(?<![\w.~-])/(?:[^\s/'\"()]+/)+[^\s/'\"(),;]*", name_only, message)
 
     def check(self) -> None:
         """Fail fast on a named report that is not indexed (the shipped one is built on first use)."""
@@ -458,8 +481,8 @@ def reports(library: Library) -> list[dict]:
             "pages": row.get("pages"),
             "passages": row.get("chunks"),
             "status": row.get("status") if row else None,
-            "problem": row.get("problem") if row else None,
+            "problem": library.public(row["problem"]) if row.get("problem") else None,
             "state": slot.state,
-            "error": slot.error,
+            "error": library.public(slot.error) if slot.error else None,
         })
     return out

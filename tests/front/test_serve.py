@@ -230,8 +230,81 @@ def test_no_file_is_read_by_a_path_from_a_request(http):
 
 def test_loopback_server_refuses_other_host_names(http):
     """A server on 127.0.0.1 answers only requests addressed to a loopback name (DNS rebinding)."""
-    assert http.get("/healthz", headers={"host": "attacker.example"}).status_code == 400
-    assert http.get("/healthz", headers={"host": "localhost:1234"}).status_code == 200
+    assert error_of(http.get("/healthz", headers={"host": "attacker.example"}), 400).startswith("this server answers only")
+    assert error_of(http.get("/healthz", headers={"host": "127.0.0.1.attacker.example"}), 400).startswith("this server")
+    for host in ("localhost:1234", "LOCALHOST", "127.0.0.1", "[::1]:8000", "127.0.0.9:80"):
+        assert http.get("/healthz", headers={"host": host}).status_code == 200, host
+
+
+def raw_request(url: str, payload: bytes, wait: float = 30.0) -> tuple[float, bytes]:
+    """Send bytes on a fresh connection; (seconds until the server closed it, what it sent)."""
+    import socket
+    from urllib.parse import urlsplit
+
+    where = urlsplit(url)
+    with socket.create_connection((where.hostname, where.port), timeout=wait) as sock:
+        sock.sendall(payload)
+        start, got = time.monotonic(), b""
+        while chunk := sock.recv(65536):
+            got += chunk
+        return time.monotonic() - start, got
+
+
+def json_error_of(raw: bytes, status: int) -> str:
+    head, _, body = raw.partition(b"\r\n\r\n")
+    assert head.startswith(f"HTTP/1.1 {status} ".encode()), raw[:200]
+    assert b"content-type: application/json" in head.lower(), head
+    d = json.loads(body)
+    assert set(d) == {"error", "status"} and d["status"] == status
+    return d["error"]
+
+
+def test_slow_requests_are_answered_408_and_closed(server, http):
+    """A request whose line and headers, or whose body, do not arrive within READ_TIMEOUT_S is
+    answered 408 and its connection closed (slowloris), while other requests go on (item 19)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from qa.front.server import READ_TIMEOUT_S
+
+    slow = {
+        "headers": b"GET /healthz HTTP/1.1\r\nHost: local",
+        "body": b"POST /api/batch HTTP/1.1\r\nHost: localhost\r\nContent-Type: text/plain\r\nContent-Length: 100\r\n\r\nprisoners",
+        "nothing": b"",
+    }
+    with ThreadPoolExecutor(len(slow)) as pool:
+        futures = {name: pool.submit(raw_request, server.url, payload, READ_TIMEOUT_S + 20) for name, payload in slow.items()}
+        time.sleep(1)
+        assert http.get("/healthz").status_code == 200  # the server goes on meanwhile
+        results = {name: f.result() for name, f in futures.items()}
+    for name, (took, _) in results.items():
+        assert READ_TIMEOUT_S - 1 <= took <= READ_TIMEOUT_S + 5, (name, took)
+    assert json_error_of(results["headers"][1], 408) == f"the request did not arrive within {READ_TIMEOUT_S:g} s"
+    assert json_error_of(results["body"][1], 408) == f"the request body did not arrive within {READ_TIMEOUT_S:g} s"
+    assert results["nothing"][1] == b""  # an idle connection is closed, with nothing to answer
+    assert "Traceback" not in server.stderr
+
+
+def test_the_servers_own_errors_are_kzqa_json(server):
+    """What uvicorn would answer in plain text (a malformed request) and the host guard's refusal
+    are kzqa's JSON error, like every other (item 26)."""
+    _, raw = raw_request(server.url, b"GET / HTTP/1.1\r\nHost: localhost\r\nNo colon here\r\n\r\n")
+    assert json_error_of(raw, 400) == "the request is not valid HTTP/1.1"
+    _, raw = raw_request(server.url, b"GET /healthz HTTP/1.1\r\nHost: attacker.example\r\nConnection: close\r\n\r\n")
+    assert "answers only requests to this machine" in json_error_of(raw, 400)
+
+
+@pytest.mark.parametrize("host", ["::1", "127.0.0.2"])
+def test_any_loopback_address_serves_what_it_prints(index_dir, host):
+    """`--host ::1` or `--host 127.0.0.2`: the URL kzqa prints answers (it was 400 "Invalid host
+    header"), and other host names are still refused (item 22)."""
+    with Served(index_dir, "--host", host) as served:
+        assert served.url.startswith(f"http://{'[' + host + ']' if ':' in host else host}:")
+        assert "warning" not in served.stderr
+        r = httpx.get(served.url + "healthz", timeout=30)
+        assert r.status_code == 200 and r.json()["status"] == "ok"
+        assert httpx.get(served.url + "api/ask", params={"q": QUESTION}, timeout=60).json()["answer"]["text"] == "8,390 prisoners"
+        assert error_of(httpx.get(served.url + "healthz", headers={"host": "rebind.example"}, timeout=30), 400).startswith(
+            "this server answers only requests to this machine")
 
 
 def test_security_headers(http):

@@ -67,9 +67,11 @@ def test_a_rebuilt_or_moved_index_is_noticed(changing, tmp_path):
     health = wait_until(lambda: (h := http.get("/healthz")).json()["reports"]["eritrea-2011"] == "failed" and h)
     assert health.status_code == 503 and health.json()["status"] == "failed"
     row = next(r for r in http.get("/api/reports").json() if r["name"] == "eritrea-2011")
-    assert row["state"] == "failed" and "no index named 'eritrea-2011'" in row["error"]
+    assert row["state"] == "failed" and "no index named 'eritrea-2011' in the index folder" in row["error"]
     r = http.get("/api/ask", params={"q": Q, "report": "eritrea-2011"})
     assert r.status_code == 500 and "no index named 'eritrea-2011'" in r.json()["error"]
+    for said in (r.text, http.get("/api/reports").text, http.get("/", params={"q": Q, "report": "eritrea-2011"}).text):
+        assert str(root) not in said and os.path.realpath(root) not in said  # no path of this machine (item 26)
     assert http.get("/api/ask", params={"q": Q}).status_code == 200  # the other report is untouched
     # back again: served again
     (root / "elsewhere.bak").rename(db)
