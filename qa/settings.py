@@ -67,3 +67,94 @@ def validate_mode(mode: str) -> str:
     if mode not in MODES:
         raise KzqaError(f"unknown mode {mode!r}; choose from {', '.join(MODES)}")
     return mode
+
+
+# ------------------------------------------------------------------ JSON from a caller
+
+MAX_JSON_DEPTH = 32  # arrays and objects inside each other; kzqa's own requests need 3
+MAX_JSON_NUMBER_CHARS = 100  # digits of a number; Python's int() refuses past 4,300 with a ValueError
+
+
+class JsonInputError(KzqaError):
+    """JSON from a caller that cannot be read: not UTF-8 or UTF-16 text, malformed, nested too
+    deeply, a number too long, or a string that is not text (a lone surrogate)."""
+
+
+def _json_depth(text: str) -> int:
+    """How deeply arrays and objects nest in `text`, strings left out (counted before parsing,
+    so that json's recursion never meets 20,000 brackets)."""
+    import re
+
+    depth = deepest = 0
+    for bracket in re.findall(r"[\[\]{}]", re.sub(r'"(?:[^"\\]|\\.)*"', '""', text)):
+        depth += 1 if bracket in "[{" else -1
+        deepest = max(deepest, depth)
+    return deepest
+
+
+def _number(kind):
+    def parse(token: str):
+        if len(token) > MAX_JSON_NUMBER_CHARS:
+            raise JsonInputError(f"a number of {len(token)} characters; the limit is {MAX_JSON_NUMBER_CHARS}")
+        value = kind(token)
+        if kind is float and value in (float("inf"), float("-inf")):
+            raise JsonInputError(f"a number too large ({token[:20]})")
+        return value
+    return parse
+
+
+def _no_constant(token: str):
+    raise JsonInputError(f"{token} is not JSON")
+
+
+def lone_surrogate(value, limit: int = MAX_JSON_DEPTH + 2) -> bool:
+    """Whether a string anywhere in a parsed JSON value (keys too) holds a lone surrogate
+    ("\\ud800" in JSON): not text that UTF-8, a terminal or a file can carry."""
+    if isinstance(value, str):
+        return any("\ud800" <= ch <= "\udfff" for ch in value)
+    if limit <= 0:
+        return False
+    if isinstance(value, dict):
+        return any(lone_surrogate(k, limit - 1) or lone_surrogate(v, limit - 1) for k, v in value.items())
+    if isinstance(value, list):
+        return any(lone_surrogate(v, limit - 1) for v in value)
+    return False
+
+
+def parse_json(text: str, what: str = "the JSON"):
+    """`json.loads`, bounded (depth, number length, no NaN or Infinity): what every JSON a caller
+    sends goes through. A one-line JsonInputError for anything it cannot read; never a
+    RecursionError, ValueError or a 5,000-digit int."""
+    import json
+
+    if _json_depth(text) > MAX_JSON_DEPTH:
+        raise JsonInputError(f"{what} is not valid JSON (nested more than {MAX_JSON_DEPTH} deep)")
+    try:
+        return json.loads(text, parse_int=_number(int), parse_float=_number(float), parse_constant=_no_constant)
+    except json.JSONDecodeError as exc:
+        said = exc.msg if exc.msg.endswith(" at") else exc.msg + " at"  # "Unterminated string starting at"
+        raise JsonInputError(f"{what} is not valid JSON ({said} line {exc.lineno} column {exc.colno})") from None
+    except JsonInputError as exc:
+        raise JsonInputError(f"{what} is not valid JSON ({exc})") from None
+    except (ValueError, RecursionError) as exc:  # what the checks above should leave none of
+        raise JsonInputError(f"{what} is not valid JSON ({' '.join(str(exc).split())[:100] or 'too deep'})") from None
+
+
+def decode_json(data: bytes | str, what: str = "the JSON"):
+    """A caller's JSON document: bytes as UTF-8 (a byte-order mark allowed) or UTF-16 (by its
+    byte-order mark), parsed by `parse_json`, every string checked to be text."""
+    if isinstance(data, bytes):
+        for bom, codec in ((b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be"), (b"\xef\xbb\xbf", "utf-8")):
+            if data.startswith(bom):
+                codec_used, data = codec, data[len(bom):]
+                break
+        else:
+            codec_used = "utf-8"
+        try:
+            data = data.decode(codec_used)
+        except UnicodeDecodeError as exc:
+            raise JsonInputError(f"{what} is not {codec_used.upper()} text (bad byte at offset {exc.start})") from None
+    value = parse_json(data, what)
+    if lone_surrogate(value):
+        raise JsonInputError(f"{what} is not valid text (a lone surrogate in a string)")
+    return value

@@ -13,10 +13,12 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import quote, urlencode
 
-from .render import citation, pages_label, section_label
+from .render import citation, how_sure, not_found_line, pages_label, section_label, where_label
 
 WEB = Path(__file__).resolve().parent / "web"
 STATIC_TYPES = {".css": "text/css; charset=utf-8", ".js": "text/javascript; charset=utf-8", ".png": "image/png", ".svg": "image/svg+xml"}
+SURE_TITLE = "how sure kzqa is: the calibrated probability that the sentence answers the question"
+CITE_WIDTH = 10_000  # no heading is cut short on the page
 EXAMPLES = ("how many prisoners were released", "who won the presidential election", "was the internet censored")
 
 
@@ -31,7 +33,7 @@ def environment():
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.globals.update(show_href=show_href, pages_label=pages_label)
+    env.globals.update(show_href=show_href, pages_label=pages_label, sure_title=SURE_TITLE)
     return env
 
 
@@ -78,6 +80,11 @@ def marked_paragraphs(text: str, sentence: str | None) -> list[list[tuple[str, b
     return out
 
 
+def nowrap(text: str) -> str:
+    """'48 %' kept on one line (a no-break space before the sign)."""
+    return text.replace(" %", "\u00a0%")
+
+
 def page_note(page: int | None) -> str:
     return f"p. {page}" if page is not None else ""
 
@@ -85,13 +92,19 @@ def page_note(page: int | None) -> str:
 def answer_view(d: dict, report: str | None = None) -> dict:
     """An answer dict (`kzqa ask --json`) as the template reads it."""
     a = d["answer"]
+    several = len(d.get("reports") or []) > 1
+    cited = next((p for p in d["passages"] if p["id"] == a["passage_id"]), None)
+    where = (where_label(a["page"], cited["section"], cited["headings"], cited.get("report_label") if several else None)
+             if cited else page_note(a["page"]))
     passages = []
     for p in d["passages"]:
         passages.append({
             "rank": p["rank"],
             "id": p["id"],
             "report": p.get("report") or report,
-            "cite": citation(p["section"], p["headings"], p["page_start"], p["page_end"]),
+            # whole headings: the card wraps them (the CLI's 32-character cut is for a terminal line)
+            "cite": citation(p["section"], p["headings"], p["page_start"], p["page_end"], width=CITE_WIDTH,
+                             report=p.get("report_label") if several else None),  # several reports: each names its own
             "paragraphs": marked_paragraphs(p["text"], p.get("sentence")),
         })
     return {
@@ -99,10 +112,11 @@ def answer_view(d: dict, report: str | None = None) -> dict:
         "level": a["level"],
         "text": a["text"],
         "sentence": a["sentence"],
-        "page": page_note(a["page"]),
+        "page": where,  # 'p. 5'; the section where the source has no printed pages (as the CLI says)
         "passage_id": a["passage_id"],
-        "message": a["message"],
+        "message": a["message"] if a["level"] != "none" else nowrap(not_found_line(a["confidence"]).removesuffix(":")),
         "confidence": a["confidence"],
+        "sure": nowrap(how_sure(a["level"], a["confidence"])),  # 'fairly sure (48 %)', as the CLI says it
         "alternatives": [dict(alt, page=page_note(alt["page"])) for alt in a["alternatives"]],
         "corrected": (d.get("query") or {}).get("corrected"),
         "passages": passages,
@@ -119,10 +133,13 @@ def excerpt_view(d: dict, report: str | None = None) -> dict:
         meta = ""
     else:
         head = list(d["headings"])
-        meta = f"{section_label(d['section'], d['title'] or '')} · {pages_label(d['page_start'], d['page_end'])}"
+        # a report without printed pages has none to name: no "None", no empty "()" (as `kzqa show`)
+        parts = [section_label(d['section'], d['title'] or ''), pages_label(d['page_start'], d['page_end'])]
         if d["passage"]:
             p = d["passage"]
-            meta += f" · passage {p['id']} ({pages_label(p['page_start'], p['page_end'])}) marked"
+            pages = pages_label(p['page_start'], p['page_end'])
+            parts.append(f"passage {p['id']}" + (f" ({pages})" if pages else "") + " marked")
+        meta = " · ".join(part for part in parts if part)
     blocks: list[dict] = []
     root_level = d["sections"][0]["level"] if d["sections"] else 0
     page = None
@@ -132,7 +149,7 @@ def excerpt_view(d: dict, report: str | None = None) -> dict:
         if page_kind:
             blocks.append({"type": "heading", "text": " › ".join(part["headings"]), "depth": 1})
         elif depth > 0 and part["level"] < 4:
-            if part["page"] != page:
+            if part["page"] != page and part["page"] is not None:
                 blocks.append({"type": "page", "page": part["page"]})
                 page = part["page"]
             blocks.append({"type": "heading", "text": part["headings"][-1], "depth": min(depth, 3)})
@@ -145,7 +162,7 @@ def excerpt_view(d: dict, report: str | None = None) -> dict:
                     runs.append([s["page"], s["marked"], [s["text"]]])
             pieces: list[tuple[str, bool]] = []
             for run_page, marked, texts in runs:
-                if run_page != page:
+                if run_page != page and run_page is not None:
                     if pieces:
                         blocks.append(_para(pieces))
                         pieces = []

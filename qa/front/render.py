@@ -24,15 +24,22 @@ if TYPE_CHECKING:  # pragma: no cover
 BOLD_YELLOW = "\x1b[1;33m"
 BOLD = "\x1b[1m"
 DIM = "\x1b[2m"
+UNDERLINE = "\x1b[4m"
 CYAN = "\x1b[36m"
 YELLOW = "\x1b[33m"
 RESET = "\x1b[0m"
+
+# How a passage's best sentence is marked: an answer's in bold (colour on a terminal, **…** when
+# piped); when kzqa is unsure or finds no answer, the nearest sentences are only the closest text,
+# and are marked otherwise (underlined on a terminal, _…_ when piped), so the two never look alike.
+ANSWER_MARKS = ("**", "**")
+NEAREST_MARKS = ("_", "_")
 
 
 # What may reach a terminal: our own colour codes, newlines and tabs. Everything else that is a
 # control character (an escape sequence from a document, C1 controls) is removed: document text is
 # cleaned when it is parsed, and again here for what an older index or a question may carry.
-_OWN_CODES = (BOLD_YELLOW, BOLD, DIM, CYAN, YELLOW, RESET)
+_OWN_CODES = (BOLD_YELLOW, BOLD, DIM, UNDERLINE, CYAN, YELLOW, RESET)
 _UNSAFE_RE = re.compile("(" + "|".join(re.escape(c) for c in _OWN_CODES) + r")|[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
@@ -85,15 +92,51 @@ def answer_where(a: Answer) -> str:
     """Where the answer is, as the answer line says it: 'p. 5'; '§1.c' for a source without
     pages; with the report's name first when several reports were asked."""
     passage = a.answer_passage
-    if a.page is not None:
-        where = f"p. {a.page}"
-    elif passage is not None:
-        where = section_label(passage.section, short_heading(passage.headings[-1]) if passage.headings else "")
+    if passage is None:
+        return where_label(a.page, None, [], None)
+    return where_label(a.page, passage.section, passage.headings, passage.report_label if a.several_reports else None)
+
+
+def where_label(page: int | None, section: str | None, headings: list[str], report_label: str | None = None) -> str:
+    """'p. 5', or for a source without printed pages the section ('§1.c Torture ...'); the
+    report's label first when given (several reports asked). The CLI's and the web page's."""
+    if page is not None:
+        where = f"p. {page}"
+    elif section is not None:
+        where = section_label(section, short_heading(headings[-1]) if headings else "")
     else:
         where = ""
-    if a.several_reports and passage is not None and passage.report_label:
-        where = f"{passage.report_label}, {where}" if a.page is not None else f"{passage.report_label} {where}".strip()
+    if report_label and section is not None:
+        where = f"{report_label}, {where}" if page is not None else f"{report_label} {where}".strip()
     return where
+
+
+SURE = 0.75  # a calibrated probability at or above which an answer is "sure"
+FAIRLY_SURE = 0.45  # ... "fairly sure"; below, still over the answer threshold: "not very sure"
+
+
+def percent(probability: float) -> str:
+    """0.4812 -> '48 %'; never '0 %' or '100 %' for what is only nearly so."""
+    value = round(100 * probability)
+    if value == 0 and probability > 0:
+        return "<1 %"
+    if value == 100 and probability < 1:
+        return ">99 %"
+    return f"{value} %"
+
+
+def how_sure(level: str, confidence: float) -> str:
+    """How sure kzqa is, as a reader reads it: the outcome in words and the calibrated
+    probability that the sentence answers the question ('fairly sure (48 %)'; for "not in the
+    report", how likely the closest sentence is to answer after all). Text, markdown and the web
+    page all say it this way."""
+    if level == "answer":
+        words = "sure" if confidence >= SURE else "fairly sure" if confidence >= FAIRLY_SURE else "not very sure"
+    elif level == "unsure":
+        words = "unsure"
+    else:
+        return f"the closest: {percent(confidence)} likely to answer it"
+    return f"{words} ({percent(confidence)})"
 
 
 def _at(where: str) -> str:
@@ -112,32 +155,37 @@ def _wrap(text: str, indent: str = "    ", width: int = 100) -> str:
     return "\n".join(out)
 
 
-def passage_text(p: Passage, color: bool, width: int = 100, several: bool = False) -> str:
+def passage_text(p: Passage, color: bool, width: int = 100, several: bool = False, answered: bool = True) -> str:
+    """A passage under its citation line, its best sentence marked: as an answer's (`answered`),
+    or as the nearest text when kzqa is unsure or finds no answer (see ANSWER_MARKS)."""
     head = f"[{p.rank}] {passage_citation(p, several)}"
     ident = f"  ({p.id})"
     if color:
         head = f"{BOLD}{CYAN}{head}{RESET}{DIM}{ident}{RESET}"
     else:
         head += ident
-    # mark the sentence with sentinels, wrap, then turn the sentinels into colour or ** markers
+    # mark the sentence with sentinels, wrap, then turn the sentinels into colour or text markers
     text = p.text
     if p.sentence and p.sentence in text:
         text = text.replace(p.sentence, "\x01" + p.sentence + "\x02", 1)
     body = _wrap(text, width=width)
     if color:
+        style = BOLD_YELLOW if answered else UNDERLINE
         start, end = body.find("\x01"), body.find("\x02")
         if start >= 0 and end > start:
-            inner = body[start + 1 : end].replace("\n", RESET + "\n" + BOLD_YELLOW)
-            body = body[:start] + BOLD_YELLOW + inner + RESET + body[end + 1 :]
+            inner = body[start + 1 : end].replace("\n", RESET + "\n" + style)
+            body = body[:start] + style + inner + RESET + body[end + 1 :]
     else:
-        body = body.replace("\x01", "**").replace("\x02", "**")
+        opening, closing = ANSWER_MARKS if answered else NEAREST_MARKS
+        body = body.replace("\x01", opening).replace("\x02", closing)
     return f"{head}\n{body}"
 
 
 def answer_text(a: Answer, color: bool = False, width: int = 100) -> str:
     lines = []
+    sure = f" — {how_sure(a.level, a.confidence)}"
     if a.level == "unsure":
-        lines.append(f"{UNSURE_MESSAGE}{_at(answer_where(a))}")
+        lines.append(f"{UNSURE_MESSAGE}{_at(answer_where(a))}{sure}")
         if a.sentence:
             lines.append(_wrap(f"“{a.sentence}”", indent="  ", width=width))
         if a.text:
@@ -146,45 +194,53 @@ def answer_text(a: Answer, color: bool = False, width: int = 100) -> str:
         label = f"{BOLD}Answer:{RESET} " if color else "Answer: "
         if a.text:
             shown = f"{BOLD_YELLOW}{a.text}{RESET}" if color else a.text
-            lines.append(f"{label}{shown}{_at(answer_where(a))}")
+            lines.append(f"{label}{shown}{_at(answer_where(a))}{sure}")
         else:
             where = answer_where(a)
-            lines.append(f"{label}(see the sentence below{', ' + where if where else ''})")
+            lines.append(f"{label}(see the sentence below{', ' + where if where else ''}){sure}")
         if a.sentence:
             lines.append(_wrap(f"“{a.sentence}”", indent="  ", width=width))
         for alt in a.alternatives:
             lines.append(f"  also: {alt.text} — {_alt_where(alt)}")
             lines.append(_wrap(f"“{alt.sentence}”", indent="        ", width=width))
     else:
-        lines.append(NOT_FOUND_MESSAGE + " The nearest passages:")
+        lines.append(not_found_line(a.confidence))
     lines.append("")
     for p in a.passages:
-        lines.append(passage_text(p, color, width, several=a.several_reports))
+        lines.append(passage_text(p, color, width, several=a.several_reports, answered=a.level == "answer"))
         lines.append("")
     return terminal_safe("\n".join(lines).rstrip() + "\n")
 
 
+def not_found_line(confidence: float) -> str:
+    """'The report does not appear to answer this. The nearest passages (the closest: 4 % likely
+    to answer it):' (the message as JSON gives it, then how sure)."""
+    return f"{NOT_FOUND_MESSAGE} The nearest passages ({how_sure('none', confidence)}):"
+
+
 def _answer_markdown_body(a: Answer) -> list[str]:
     lines = []
+    sure = f" — *{how_sure(a.level, a.confidence)}*"
     if a.level == "unsure":
-        lines.append(f"**A:** *{UNSURE_MESSAGE}*{_md_at(answer_where(a))}")
+        lines.append(f"**A:** *{UNSURE_MESSAGE}*{_md_at(answer_where(a))}{sure}")
         if a.sentence:
             lines.append(f"> {a.sentence}")
         if a.text:
             lines.append(f"- possible answer: {a.text}")
     elif a.found:
-        lines.append(f"**A:** {a.text or a.sentence}{_md_at(answer_where(a))}")
+        lines.append(f"**A:** {a.text or a.sentence}{_md_at(answer_where(a))}{sure}")
         if a.text and a.sentence:
             lines.append(f"> {a.sentence}")
         for alt in a.alternatives:
             lines.append(f"- also: {alt.text}{_md_at(f'p. {alt.page}' if alt.page is not None else '')} — {alt.sentence}")
     else:
-        lines.append(f"**A:** {NOT_FOUND_MESSAGE}")
+        lines.append(f"**A:** {NOT_FOUND_MESSAGE} *(The closest source: {percent(a.confidence)} likely to answer it.)*")
     lines += ["", "**Sources**", ""]
     for p in a.passages:
         lines.append(f"{p.rank}. {passage_citation(p, a.several_reports, width=60)} (`{p.id}`)")
-        if p.sentence:
-            lines.append(f"   > {p.sentence}")
+        if p.sentence:  # when kzqa is unsure or finds none: the nearest sentence, marked as such
+            opening, closing = ("", "") if a.level == "answer" else NEAREST_MARKS
+            lines.append(f"   > {opening}{p.sentence}{closing}")
     return lines
 
 

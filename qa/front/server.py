@@ -32,13 +32,12 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from .. import __version__
 from . import pages, service
 from ..settings import DEFAULT_MODE, MODES, SERVE_MAX_K, SERVE_MAX_QUESTION_CHARS
 from ..errors import KzqaError
-from .service import Library, NotReady, TooLarge
+from .service import Library, NotReady, RequestTimeout, TooLarge
 
 ASK_THREADS = max(2, 2 * (os.cpu_count() or 1))  # questions answered at once; the rest queue
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
@@ -57,10 +56,125 @@ def error_body(message: str, status: int) -> dict:
     return {"error": message, "status": status}
 
 
-def error_response(exc: KzqaError) -> JSONResponse:
+def error_response(exc: KzqaError, library: Library) -> JSONResponse:
+    """The JSON error of a KzqaError: its one-line message (without this machine's paths), its
+    status; Retry-After only where trying again helps (an index loading); Connection: close for
+    a request whose body never came in time."""
     status = service.status_of(exc)
     headers = {"Retry-After": "5"} if status == 503 else None
-    return JSONResponse(error_body(str(exc), status), status_code=status, headers=headers)
+    if isinstance(exc, RequestTimeout):
+        headers = {"Connection": "close"}
+    return JSONResponse(error_body(library.public(str(exc)), status), status_code=status, headers=headers)
+
+
+READ_TIMEOUT_S = 10.0  # a request's line and headers, and its body, each arrive within this or are refused
+
+
+def _host_of(header: str) -> str:
+    """The host of a Host header: '[::1]:8000' -> '::1', 'LocalHost:80' -> 'localhost'."""
+    header = header.strip().lower()
+    if header.startswith("["):
+        return header[1:header.find("]")] if "]" in header else header
+    return header.rsplit(":", 1)[0] if header.count(":") == 1 else header
+
+
+def loopback_host(header: str) -> bool:
+    """Whether a Host header names this machine: localhost, or any loopback address written as
+    one (127.0.0.2, [::1]). A page elsewhere cannot make a browser send these for its own
+    origin, so DNS rebinding stays out, whatever loopback address kzqa listens on."""
+    host = _host_of(header)
+    return host in ("localhost", "localhost.") or (host != "" and is_loopback(host))
+
+
+class LoopbackHosts:
+    """Requests to a loopback-only server must name a loopback host (see loopback_host); others
+    get kzqa's JSON 400."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] not in ("http", "websocket"):
+            return await self.app(scope, receive, send)
+        host = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"host"), "")
+        if loopback_host(host):
+            return await self.app(scope, receive, send)
+        message = (f"this server answers only requests to this machine (localhost or a loopback address), "
+                   f"not to {host[:100]!r}" if host else "the request names no host (Host header)")
+        await JSONResponse(error_body(message, 400), status_code=400)(scope, receive, send)
+
+
+def protocol_class():
+    """uvicorn's HTTP/1.1 protocol (h11) with what kzqa needs of it: a read deadline on every
+    request's line and headers (a client that sends them slowly, or never finishes, is answered
+    408 and closed, instead of holding a connection for ever: slowloris), and its own malformed-
+    request answer in kzqa's JSON instead of plain text."""
+    import h11
+    from uvicorn.protocols.http.h11_impl import H11Protocol
+
+    class KzqaH11Protocol(H11Protocol):
+        read_timeout = READ_TIMEOUT_S
+
+        def connection_made(self, transport) -> None:
+            super().connection_made(transport)
+            self._deadline = None
+            self._arm()
+
+        def _arm(self) -> None:
+            """Start the clock for the next request (its line and headers; a body no one reads)."""
+            self._disarm()
+            self._armed_cycle, self._partial = self.cycle, False
+            self._deadline = self.loop.call_later(self.read_timeout, self._too_slow)
+
+        def _disarm(self) -> None:
+            if getattr(self, "_deadline", None) is not None:
+                self._deadline.cancel()
+                self._deadline = None
+
+        def _started_next(self) -> bool:
+            return self.cycle is not self._armed_cycle  # a new request's headers are in
+
+        def data_received(self, data: bytes) -> None:
+            self._partial = True
+            super().data_received(data)
+            if self._deadline is not None and self._started_next():
+                self._disarm()
+
+        def on_response_complete(self) -> None:
+            super().on_response_complete()
+            if not self.transport.is_closing():
+                self._arm()
+                if self._started_next():  # a pipelined request was already in
+                    self._disarm()
+
+        def connection_lost(self, exc) -> None:
+            self._disarm()
+            super().connection_lost(exc)
+
+        def _too_slow(self) -> None:
+            self._deadline = None
+            if self.transport.is_closing() or self._started_next():
+                return
+            idle = self.cycle is None or self.cycle.response_complete
+            if self._partial and idle and self.conn.our_state in (h11.IDLE, h11.DONE):
+                body = json.dumps(error_body(f"the request did not arrive within {self.read_timeout:g} s", 408)).encode()
+                self.transport.write(b"HTTP/1.1 408 Request Timeout\r\ncontent-type: application/json\r\n"
+                                     b"connection: close\r\ncontent-length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+            self.transport.close()
+
+        def send_400_response(self, msg: str) -> None:
+            body = json.dumps(error_body("the request is not valid HTTP/1.1", 400)).encode()
+            headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+                       (b"connection", b"close")]
+            try:
+                self.transport.write(self.conn.send(h11.Response(status_code=400, headers=headers, reason=b"Bad Request")))
+                self.transport.write(self.conn.send(h11.Data(data=body)))
+                self.transport.write(self.conn.send(h11.EndOfMessage()))
+            except h11.LocalProtocolError:  # a response was already under way
+                pass
+            self.transport.close()
+
+    return KzqaH11Protocol
 
 
 class SecurityHeaders:
@@ -102,17 +216,26 @@ def _int(value: str, name: str) -> int:
         raise KzqaError(f"{name} must be a whole number (got {value!r})") from None
 
 
-async def _read_body(request: Request, limit: int) -> bytes:
-    """The request body, refused (413) past `limit` bytes, before or while it is read."""
+async def _read_body(request: Request, limit: int, timeout: float = READ_TIMEOUT_S) -> bytes:
+    """The request body, refused (413) past `limit` bytes, before or while it is read, and
+    (408) when it has not all come within `timeout` seconds."""
+    from starlette.requests import ClientDisconnect
+
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
         raise TooLarge(f"the request body is too large ({declared} bytes; the limit is {limit})")
     chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise TooLarge(f"the request body is too large (over {limit} bytes)")
-        chunks.append(chunk)
+    try:
+        with anyio.fail_after(timeout):
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > limit:
+                    raise TooLarge(f"the request body is too large (over {limit} bytes)")
+                chunks.append(chunk)
+    except TimeoutError:
+        raise RequestTimeout(f"the request body did not arrive within {timeout:g} s") from None
+    except ClientDisconnect:
+        raise RequestTimeout("the client went away before sending the whole request body") from None
     return b"".join(chunks)
 
 
@@ -145,7 +268,7 @@ def create_app(library: Library, loopback_only: bool = True) -> FastAPI:
 
     @app.exception_handler(KzqaError)
     async def kzqa_error(request: Request, exc: KzqaError):
-        return error_response(exc)
+        return error_response(exc, library)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError):
@@ -200,7 +323,7 @@ def create_app(library: Library, loopback_only: bool = True) -> FastAPI:
         if format not in ("json", "jsonl"):
             raise KzqaError(f"unknown format {format!r}; choose json or jsonl")
         data = await _read_body(request, service.MAX_BODY_BYTES)
-        items = service.batch_items(data, request.headers.get("content-type", ""))
+        items = await in_thread(service.batch_items, data, request.headers.get("content-type", ""))
         rows = await in_thread(service.batch, library, items, k, mode, report)
         errors = {"X-Kzqa-Errors": str(sum("error" in r for r in rows))}
         if format == "jsonl":
@@ -222,15 +345,23 @@ def create_app(library: Library, loopback_only: bool = True) -> FastAPI:
 
     @app.get("/healthz", summary="200 when every served report is ready; 503 while one loads or if one failed")
     async def healthz():
-        states = {s.name: s.state for s in library.slots.values()}
-        status = "ok" if library.ready else ("failed" if "failed" in states.values() else "loading")
-        return JSONResponse({"status": status, "reports": states}, status_code=200 if library.ready else 503)
+        states = library.states()
+        ready = all(state == "ready" for state in states.values())
+        status = "ok" if ready else ("failed" if "failed" in states.values() else "loading")
+        return JSONResponse({"status": status, "reports": states}, status_code=200 if ready else 503)
 
     # ------------------------------------------------------------------ the web page
 
     def page_context(report: str | None) -> dict:
-        """What every page shows: the report's title, the served reports and its outline."""
-        name = library.pick([report] if report else None)[0]
+        """What every page shows: the report's title, the served reports and its outline (none
+        for all reports at once: each has its own)."""
+        names = library.pick([report] if report else None)
+        if len(names) > 1:  # report=all
+            titles = [pages.report_heading(t) for t in (
+                library.slots[n].index.report.title if library.slots[n].index is not None else n for n in names)]
+            return {"report_title": ", ".join(titles), "report": service.ALL, "report_param": service.ALL, "toc": None,
+                    "reports": service.reports(library), "refresh": None}
+        name = names[0]
         slot = library.slots[name]
         title = pages.report_heading(slot.index.report.title if slot.index is not None else name)
         toc = service.toc(library, name, 3) if slot.state == "ready" else None
@@ -242,7 +373,7 @@ def create_app(library: Library, loopback_only: bool = True) -> FastAPI:
     async def home(q: str | None = None, k: str = "3", mode: str = DEFAULT_MODE, report: str | None = None):
         context = {"q": q or "", "k": k, "mode": mode, "modes": MODES, "max_q": SERVE_MAX_QUESTION_CHARS,
                    "max_k": SERVE_MAX_K, "answer": None, "error": None, "examples": pages.EXAMPLES,
-                   "ask_href": pages.ask_href, "options_open": k != "3" or mode != "hybrid",
+                   "ask_href": pages.ask_href, "options_open": k != "3" or mode != "hybrid" or bool(report),
                    "report_title": "the report", "report": None, "report_param": None, "toc": None, "reports": [],
                    "refresh": None, "permalink": None, "json_href": None}
         status = 200
@@ -256,7 +387,7 @@ def create_app(library: Library, loopback_only: bool = True) -> FastAPI:
                 context["json_href"] = pages.ask_href(q, kk, mode, context["report"], api=True)
         except KzqaError as exc:
             status = service.status_of(exc)
-            context["error"] = str(exc)
+            context["error"] = library.public(str(exc))
             if isinstance(exc, NotReady):
                 context["refresh"] = 5
         return html("index.html", status, **context)
@@ -272,7 +403,7 @@ def create_app(library: Library, loopback_only: bool = True) -> FastAPI:
             context["excerpt"] = pages.excerpt_view(d, context["report"])
         except KzqaError as exc:
             status = service.status_of(exc)
-            context["error"] = str(exc)
+            context["error"] = library.public(str(exc))
         if partial:
             return html("_error.html" if context["error"] else "_excerpt.html", status, **context)
         return html("show.html", status, **context)
@@ -297,9 +428,9 @@ def create_app(library: Library, loopback_only: bool = True) -> FastAPI:
             return JSONResponse(error_body(f"no such file: {name[:100]}", 404), status_code=404)
         return Response(docs_assets[name], media_type=DOCS_ASSETS[name], headers={"Cache-Control": "public, max-age=86400"})
 
-    app.add_middleware(SecurityHeaders)
     if loopback_only:
-        app.add_middleware(TrustedHostMiddleware, allowed_hosts=["localhost", "127.0.0.1"])
+        app.add_middleware(LoopbackHosts)
+    app.add_middleware(SecurityHeaders)  # outermost: on every response, the host guard's too
     return app
 
 
@@ -343,7 +474,7 @@ def serve(library: Library, host: str = "127.0.0.1", port: int = 8000, say=None)
             "kzqa has no login: anyone who can reach this address can use it")
     say(f"kzqa: serving {', '.join(library.names)} at {url} (API docs: {url}docs); Ctrl-C stops")
     config = uvicorn.Config(app, log_level="info", timeout_graceful_shutdown=5, server_header=False,
-                            limit_concurrency=1000, proxy_headers=False)
+                            limit_concurrency=1000, proxy_headers=False, http=protocol_class(), ws="none")
     try:
         uvicorn.Server(config).run(sockets=[sock])
     except KeyboardInterrupt:  # uvicorn has shut down cleanly, then passes Ctrl-C on

@@ -19,6 +19,7 @@ import json
 import os
 import sys
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +32,8 @@ from ..settings import (
 from .hints import explain, words
 
 MAX_BODY_BYTES = SERVE_MAX_BODY_BYTES  # the name qa/front/server.py reads the limit by
+MAX_UNIONS = 4  # several-report searches kept loaded at once (each holds its reports' vectors again)
+ALL = "all"  # report=all: every served report at once (unless a served report has that name)
 WARM_UP_QUESTION = "how many prisoners were released"
 
 
@@ -39,11 +42,19 @@ class UnknownReport(KzqaError):
 
 
 class NotReady(KzqaError):
-    """The report is still being loaded or indexed, or could not be loaded."""
+    """The report is still being loaded or indexed: try again in a few seconds."""
+
+
+class Unavailable(KzqaError):
+    """The report could not be loaded; trying again will not help until its index changes."""
 
 
 class TooLarge(KzqaError):
     """A question, batch or request body over its limit."""
+
+
+class RequestTimeout(KzqaError):
+    """A request whose body did not all arrive in time (HTTP 408)."""
 
 
 def status_of(exc: KzqaError) -> int:
@@ -52,8 +63,12 @@ def status_of(exc: KzqaError) -> int:
 
     if isinstance(exc, TooLarge):
         return 413
+    if isinstance(exc, RequestTimeout):
+        return 408
     if isinstance(exc, (UnknownReport, RefError)):
         return 404
+    if isinstance(exc, Unavailable):
+        return 500
     if isinstance(exc, (NotReady, IndexDamaged)):
         return 503
     return 400
@@ -71,11 +86,14 @@ class Slot:
     index: object | None = None  # qa.search.pipeline.Index once ready
     error: str | None = None
     listing: dict | None = None  # its `kzqa list --json` row, read once it is ready
+    stamp: tuple | None = None  # the index file as it was loaded (see Library.file_stamp); None: missing
 
 
 class Library:
     """The reports a server answers from, by index name, each loaded once (in a background
-    thread, so the server answers `/healthz` and says 503 while an index is built)."""
+    thread, so the server answers `/healthz` and says 503 while an index is built), and loaded
+    again when its index file changes on disk (rebuilt, replaced, moved away or back): every
+    request that uses a report, /healthz and /api/reports look first (`refresh`)."""
 
     def __init__(self, names: Iterable[str] | None = None, index_dir: str | Path | None = None,
                  notify: Callable[[str], None] | None = None) -> None:
@@ -90,11 +108,29 @@ class Library:
         self._notify = notify or (lambda msg: print(f"kzqa: {msg}", file=sys.stderr, flush=True))
         self._changed = threading.Condition()
         self._thread: threading.Thread | None = None
-        self._unions: dict[tuple[str, ...], object] = {}
+        # (union, the Indexes it was made of) by set of reports (in served order), least recent first
+        self._unions: OrderedDict[tuple[str, ...], tuple] = OrderedDict()
 
     @property
     def default(self) -> str:
         return self.names[0]
+
+    def public(self, message: str) -> str:
+        """`message` as a client may read it: without this machine's paths (the index folder is
+        named as such, a file by its name), which are the operator's business, not the client's.
+        The server's own log keeps them."""
+        import os
+        import re
+
+        roots = sorted({str(self.root), os.path.realpath(self.root)}, key=len, reverse=True)
+        for root in roots:
+            message = message.replace(root + os.sep, "").replace(root, "the index folder")
+
+        def name_only(m: re.Match) -> str:
+            path = m.group(0)
+            return os.path.basename(path.rstrip("/")) or path if os.path.exists(os.path.dirname(path.rstrip("/"))) else path
+
+        return re.sub(r"(?<![\w.~-])/(?:[^\s/'\"()]+/)+[^\s/'\"(),;]*", name_only, message)
 
     def check(self) -> None:
         """Fail fast on a named report that is not indexed (the shipped one is built on first use)."""
@@ -108,11 +144,12 @@ class Library:
                 raise KzqaError(f"no index named {name!r} in {self.root}{listed}", Fix.BUILD, name)
 
     def start(self) -> None:
-        """Load every report in a background thread (once)."""
+        """Load every report in a background thread (started once; it stays, to load again a
+        report whose index changes)."""
         with self._changed:
             if self._thread is not None:
                 return
-            self._thread = threading.Thread(target=self._load_all, name="kzqa-load", daemon=True)
+            self._thread = threading.Thread(target=self._loader, name="kzqa-load", daemon=True)
         self._thread.start()
 
     def _set(self, slot: Slot, **changes) -> None:
@@ -121,30 +158,72 @@ class Library:
                 setattr(slot, key, value)
             self._changed.notify_all()
 
-    def _load_all(self) -> None:
+    def file_stamp(self, name: str) -> tuple | None:
+        """The index file's identity and times (device, inode, size, mtime, ctime): any rebuild,
+        replacement or move changes it; None when there is no file."""
+        import os
+
+        from ..index.naming import resolve_location
+
+        try:
+            st = os.stat(resolve_location(self.index_dir, name).path)
+        except OSError:
+            return None
+        return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+    def refresh(self, names: Iterable[str] | None = None) -> None:
+        """Notice the served index files (or those of `names`) that changed on disk since they
+        were loaded, or since loading them failed: load those again, in the background (503
+        meanwhile, never an answer from the build that is gone)."""
+        for name in names if names is not None else self.names:
+            slot = self.slots.get(name)
+            if slot is None or slot.state not in ("ready", "failed"):
+                continue
+            if self.file_stamp(name) == slot.stamp:
+                continue
+            with self._changed:
+                if slot.state not in ("ready", "failed"):
+                    continue
+                slot.state, slot.index, slot.listing, slot.error = "loading", None, None, None
+                for key in [k for k in self._unions if name in k]:
+                    del self._unions[key]
+                self._changed.notify_all()
+            self._notify(f"index {name!r} changed on disk; loading it again")
+
+    def _loader(self) -> None:
+        while True:
+            with self._changed:
+                self._changed.wait_for(lambda: any(s.state == "loading" for s in self.slots.values()))
+                slot = next(s for s in self.slots.values() if s.state == "loading")
+            self._load(slot)
+
+    def _load(self, slot: Slot) -> None:
         from ..search.pipeline import Index
         from ..index.open import open_index
 
-        for slot in self.slots.values():
-            if slot.state == "ready":
-                continue
+        built = []
 
-            def notify(msg: str, slot: Slot = slot) -> None:
-                if "building" in msg or "rebuilding" in msg:
-                    self._set(slot, state="building")
-                self._notify(msg)
+        def notify(msg: str) -> None:
+            if "building" in msg or "rebuilding" in msg:
+                built.append(msg)
+                self._set(slot, state="building")
+            self._notify(msg)
 
-            try:
-                index = Index(open_index(self.index_dir, slot.name, notify=notify))
-                index.ask(WARM_UP_QUESTION, k=1)  # loads the models and lazy tables before the first request
-                row = next((r for r in listing(self.root)[1] if r["name"] == slot.name), None)
-                self._set(slot, index=index, state="ready", error=None, listing=row)
-            except KzqaError as exc:  # said with the command that mends it: the one who reads it runs the server
-                self._set(slot, state="failed", error=explain(exc))
-                self._notify(f"error: report {slot.name!r} cannot be served: {explain(exc)}")
-            except Exception as exc:  # noqa: BLE001 - one line, the server goes on for the others
-                self._set(slot, state="failed", error=f"internal error: {exc.__class__.__name__}: {exc}")
-                self._notify(f"error: report {slot.name!r} cannot be served: {exc.__class__.__name__}: {exc}")
+        before = self.file_stamp(slot.name)
+        try:
+            index = Index(open_index(self.index_dir, slot.name, notify=notify))
+            index.ask(WARM_UP_QUESTION, k=1)  # loads the models and lazy tables before the first request
+            row = next((r for r in listing(self.root)[1] if r["name"] == slot.name), None)
+            changes = dict(index=index, state="ready", error=None, listing=row)
+        except KzqaError as exc:  # said with the command that mends it: the one who reads it runs the server
+            changes = dict(state="failed", error=explain(exc))
+            self._notify(f"error: report {slot.name!r} cannot be served: {explain(exc)}")
+        except Exception as exc:  # noqa: BLE001 - one line, the server goes on for the others
+            changes = dict(state="failed", error=f"internal error: {exc.__class__.__name__}: {exc}")
+            self._notify(f"error: report {slot.name!r} cannot be served: {exc.__class__.__name__}: {exc}")
+        # the file as read: after a build of our own, as written; else as it was before reading,
+        # so that a change made while it was read is noticed by the next refresh
+        self._set(slot, stamp=self.file_stamp(slot.name) if built else before, **changes)
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until no report is loading; True if all are ready."""
@@ -156,9 +235,17 @@ class Library:
     def ready(self) -> bool:
         return all(s.state == "ready" for s in self.slots.values())
 
+    def states(self) -> dict[str, str]:
+        """Each served report's state, as of the index files now on disk."""
+        self.refresh()
+        return {s.name: s.state for s in self.slots.values()}
+
     def pick(self, names: Iterable[str] | None) -> list[str]:
-        """The reports a request names (default: the first served), each known to this server."""
+        """The reports a request names (default: the first served; "all": every one served, in
+        the order served), each known to this server."""
         chosen = [n for n in (names or []) if n] or [self.default]
+        if ALL in chosen and ALL not in self.slots:
+            return list(self.names)
         for name in chosen:
             if name not in self.slots:
                 raise UnknownReport(f"no report named {name!r} is served here; served: {', '.join(self.names)}")
@@ -166,27 +253,44 @@ class Library:
 
     def searching(self, names: list[str]):
         """The Index that answers from `names`: a report's own, or for several their union (qa/
-        corpus.py: passages ranked across them on one scale, each citation naming its report),
-        made once from the loaded reports and kept."""
+        index/corpus.py: passages ranked across them on one scale, each citation naming its
+        report), made from the loaded reports. Unions are kept by set, not order (the reports in
+        the order served), the MAX_UNIONS used last, each only while its reports are the ones
+        loaded (a report loaded again makes its unions anew); every one shares the process's one
+        encoder session (qa/represent/dense.py), so a client naming ever new combinations cannot
+        make the server grow without bound."""
         if len(names) == 1:
             return self.index(names[0])
-        key = tuple(names)
+        wanted = set(names)
+        key = tuple(n for n in self.names if n in wanted)
+        members = [self.index(name) for name in key]  # each as loaded now; NotReady while one loads
         with self._changed:
-            if key in self._unions:
-                return self._unions[key]
+            kept = self._unions.get(key)
+            if kept is not None and all(a is b for a, b in zip(kept[1], members)):
+                self._unions.move_to_end(key)
+                return kept[0]
         from ..search.pipeline import Index
 
-        union = Index.union([self.index(name).stored for name in names])  # NotReady while one loads
+        union = Index.union([m.stored for m in members])
         with self._changed:
-            return self._unions.setdefault(key, union)
+            self._unions[key] = (union, members)
+            self._unions.move_to_end(key)
+            while len(self._unions) > MAX_UNIONS:
+                self._unions.popitem(last=False)
+        return union
 
     def index(self, name: str | None = None):
         """The loaded Index of a report; NotReady (503) while it loads or if it failed."""
+        if name == ALL and ALL not in self.slots:
+            raise KzqaError(f"give one report here, not {ALL!r}; served: {', '.join(self.names)}")
         slot = self.slots[self.pick([name] if name else None)[0]]
-        if slot.state == "ready":
-            return slot.index
+        self.refresh([slot.name])
+        index = slot.index  # read once: a refresh in another thread may clear it
+        if slot.state == "ready" and index is not None:
+            return index
         if slot.state == "failed":
-            raise NotReady(f"report {slot.name!r} could not be loaded: {slot.error}")
+            raise Unavailable(f"report {slot.name!r} could not be loaded: {slot.error} "
+                              "(it is loaded again when its index changes)")
         doing = "being indexed (first use)" if slot.state == "building" else "loading"
         raise NotReady(f"report {slot.name!r} is {doing}; try again in a few seconds")
 
@@ -282,23 +386,57 @@ def batch(library: Library, items: list, k: int = 3, mode: str = DEFAULT_MODE, r
     def ask(question):
         return library.searching(names).ask(check_question(question), k=k, mode=mode)
 
-    return [batch_row(*row) for row in answered(items, ask, passes=(NotReady, UnknownReport))]
+    return [batch_row(*row) for row in answered(items, ask, passes=(NotReady, Unavailable, UnknownReport))]
+
+
+JSON_TYPES = ("application/json", "text/json")  # and any application/...+json; JSONL types are text
+
+
+def media_type(content_type: str) -> tuple[str, dict[str, str]]:
+    """'Application/JSON; Charset=UTF-8' -> ('application/json', {'charset': 'utf-8'}): media
+    types and their parameter names are case-insensitive (RFC 9110)."""
+    kind, *params = content_type.split(";")
+    out = {}
+    for param in params:
+        key, _, value = param.partition("=")
+        out[key.strip().lower()] = value.strip().strip('"').lower()
+    return kind.strip().lower(), out
+
+
+def body_bytes(data: bytes, charset: str | None) -> bytes:
+    """A request body as the UTF-8 bytes `kzqa batch` reads: UTF-16 by its byte-order mark (as
+    `kzqa batch` reads a file), or the charset the request names."""
+    import codecs
+
+    from .batch import from_utf16
+
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return from_utf16(data, "the request body")
+    if not charset or charset in ("utf-8", "utf8", "us-ascii", "ascii"):
+        return data
+    try:
+        codec = codecs.lookup(charset).name
+    except LookupError:
+        raise KzqaError(f"the request body's charset {charset[:40]!r} is not one kzqa knows; send UTF-8") from None
+    try:
+        return data.decode(codec).encode("utf-8", "surrogatepass")
+    except UnicodeDecodeError as exc:
+        raise KzqaError(f"the request body is not {charset[:40]} text (bad byte at offset {exc.start})") from None
 
 
 def batch_items(data: bytes, content_type: str = "") -> list:
     """A request body as batch items: a JSON list (of questions, or of {"question", "id"}
-    objects), or the text `kzqa batch` reads (one question a line, or JSONL)."""
+    objects), or the text `kzqa batch` reads (one question a line, or JSONL). JSON goes
+    through the one bounded decoder (qa/settings.py: depth, number length, text)."""
+    from ..settings import decode_json
     from .batch import check_batch_bytes, parse_batch_bytes
 
     if len(data) > SERVE_MAX_BODY_BYTES:
         raise TooLarge(f"the request body is too large ({len(data)} bytes; the limit is {SERVE_MAX_BODY_BYTES})")
-    if "json" in content_type.split(";")[0] and "ndjson" not in content_type and "jsonl" not in content_type:
-        try:
-            value = json.loads(data.decode("utf-8"))
-        except UnicodeDecodeError as exc:
-            raise KzqaError(f"the request body is not UTF-8 text (bad byte at offset {exc.start})") from None
-        except json.JSONDecodeError as exc:
-            raise KzqaError(f"the request body is not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})") from None
+    kind, params = media_type(content_type)
+    data = body_bytes(data, params.get("charset"))
+    if kind in JSON_TYPES or (kind.startswith("application/") and kind.endswith("+json")):
+        value = decode_json(data, "the request body")
         if not isinstance(value, list):
             raise KzqaError('give a JSON list of questions (or of {"question", "id"} objects), or one question a line')
         if not value:
@@ -327,8 +465,26 @@ def show(library: Library, ref: str, report: str | None = None) -> dict:
     from .render import excerpt_dict
 
     ref = check_ref(ref)
+    report, ref = report_of_ref(library, ref, report)
     index = library.index(report)
     return excerpt_dict(show_ref(index.report, index.chunks, ref))
+
+
+def report_of_ref(library: Library, ref: str, report: str | None) -> tuple[str | None, str]:
+    """(report, reference) for a reference that may name its report first, as the passage ids of
+    a several-report answer do ('eritrea-2011:1.b/1'): that report, the rest of the reference.
+    A prefix that contradicts `report` is an error; with report=all the prefix is needed."""
+    from ..index.corpus import split_ref
+
+    named, rest = split_ref(ref, library.names)
+    if named is None:
+        if report == ALL and ALL not in library.slots:
+            raise KzqaError(f"{len(library.names)} reports are served; put the report's name before the reference: "
+                            + ", ".join(f"{n}:{ref.strip()}" for n in library.names[:2]) + ", ...")
+        return report, ref
+    if report and report not in (named, ALL):
+        raise KzqaError(f"the reference {ref.strip()!r} is in report {named!r}, not {report!r}")
+    return named, rest
 
 
 def toc(library: Library, report: str | None = None, depth: int = MAX_TOC_DEPTH) -> dict:
@@ -359,6 +515,7 @@ def listing(index_dir: str | Path | None = None) -> tuple[Path, list[dict]]:
 def reports(library: Library) -> list[dict]:
     """The served reports: name, title, pages, passages, whether it is the default, its
     `kzqa list` status (checked when it was loaded) and its state in this server."""
+    library.refresh()
     out = []
     for name, slot in library.slots.items():
         row = slot.listing or {}
@@ -370,8 +527,8 @@ def reports(library: Library) -> list[dict]:
             "pages": row.get("pages"),
             "passages": row.get("chunks"),
             "status": row.get("status") if row else None,
-            "problem": row.get("problem") if row else None,
+            "problem": library.public(row["problem"]) if row.get("problem") else None,
             "state": slot.state,
-            "error": slot.error,
+            "error": library.public(slot.error) if slot.error else None,
         })
     return out

@@ -211,18 +211,28 @@ class QueryEncoder:
     KZQA_QUERY_ENCODER=sentence-transformers or for an index without an export,
     sentence-transformers. An export that cannot start is a one-line error, never a silent
     switch to the 5-second path; Ctrl-C while it starts is an interruption, whatever the
-    libraries it imports make of it."""
+    libraries it imports make of it.
 
-    def __init__(self, onnx_path: Path | None) -> None:
+    `key`, the export's sha256, names its bytes: every QueryEncoder of a process with the same
+    key shares one onnxruntime session (~100 MB), so a server that opens many reports, or many
+    unions of them, holds the network once (a session's run() is safe from several threads)."""
+
+    def __init__(self, onnx_path: Path | None, key: str | None = None) -> None:
         self._encoder = None
         self.onnx_path = onnx_path
+        self.key = key
 
     @property
     def encoder(self):
         if self._encoder is None and os.environ.get(ENV_QUERY_ENCODER, "").lower() in ("sentence-transformers", "reference"):
             self._encoder = ReferenceEncoder()
         if self._encoder is None:
-            self._encoder = ReferenceEncoder() if self.onnx_path is None else _start_onnx(self.onnx_path)
+            if self.onnx_path is None:
+                self._encoder = ReferenceEncoder()
+            elif self.key is None:
+                self._encoder = _start_onnx(self.onnx_path)
+            else:
+                self._encoder = _shared_onnx(self.onnx_path, self.key)
         return self._encoder
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
@@ -230,6 +240,17 @@ class QueryEncoder:
 
     def encode_with_tokens(self, text: str) -> tuple[np.ndarray, np.ndarray, list[int]]:
         return self.encoder.encode_with_tokens(text)
+
+
+_SESSIONS: dict[str, OnnxEncoder] = {}  # by the export's sha256: one session per network per process
+_SESSIONS_LOCK = threading.Lock()
+
+
+def _shared_onnx(path: Path, key: str) -> OnnxEncoder:
+    with _SESSIONS_LOCK:
+        if key not in _SESSIONS:
+            _SESSIONS[key] = _start_onnx(path)
+        return _SESSIONS[key]
 
 
 def _start_onnx(path: Path) -> OnnxEncoder:

@@ -72,7 +72,8 @@ class Index:
     """A loaded index: retrieval over passages, and answers with citations."""
 
     def __init__(self, stored: StoredIndex, models: dict[str, ModeModel] | None = None) -> None:
-        self.encoder = QueryEncoder(stored.onnx_path)
+        # one onnxruntime session per export (its sha256) per process, however many Indexes use it
+        self.encoder = QueryEncoder(stored.onnx_path, key=getattr(stored.encoder, "sha256", None))
         self.stored = stored
         self.chunks: list[Chunk] = stored.chunks
         self.report: Report = stored.report  # with several reports: the first (see `reports`)

@@ -31,7 +31,7 @@ def test_ask_markdown_is_a_note_with_citations_as_a_list(cli_env):
     assert r.exit_code == 0
     lines = r.stdout.splitlines()
     assert lines[0] == "**Q:** how many prisoners were released"
-    assert lines[2] == "**A:** 8,390 prisoners (p. 5)"
+    assert lines[2].startswith("**A:** 8,390 prisoners (p. 5) — *")
     sources = lines[lines.index("**Sources**") + 2 :]
     items = [line for line in sources if re.match(r"\d+\. ", line)]
     assert [line.split(".")[0] for line in items] == ["1", "2", "3"]
@@ -48,6 +48,68 @@ def test_ask_json_matches_text(cli_env):
     assert text.startswith(f"Answer: {obj['answer']['text']}  (p. {obj['answer']['page']})")
     for p in obj["passages"]:
         assert f"({p['id']})" in text
+
+
+# the three outcomes, each with the question that gives it (tests/front/test_web.py asks the same)
+OUTCOMES = {"answer": "how many prisoners were released", "unsure": "what is the capital of France",
+            "none": "how tall is mount everest"}
+
+
+@pytest.mark.parametrize("level", list(OUTCOMES))
+def test_every_format_says_how_sure(cli_env, level):
+    """The level in words and the calibrated probability as a percentage, where the answer (or
+    "not in the report") is said: text, markdown, and what JSON holds as numbers."""
+    from qa.front.render import how_sure
+
+    q = OUTCOMES[level]
+    d = json.loads(run(["ask", q, "--json"], cli_env).stdout)["answer"]
+    assert d["level"] == level
+    said = how_sure(level, d["confidence"])
+    assert f"{round(100 * d['confidence'])} %" in said
+    text = run(["ask", q], cli_env).stdout.splitlines()[0]
+    markdown = run(["ask", q, "--format", "markdown"], cli_env).stdout.splitlines()[2]
+    if level == "none":
+        assert text == f"The report does not appear to answer this. The nearest passages ({said}):"
+        assert said == f"the closest: {round(100 * d['confidence'])} % likely to answer it"
+        assert markdown == f"**A:** The report does not appear to answer this. *(The closest source: {said[13:]}.)*"
+    else:
+        assert text.endswith(f" — {said}") and markdown.endswith(f" — *{said}*")
+    if level == "answer":
+        assert text.startswith("Answer: ") and said.split(" (")[0] in ("sure", "fairly sure", "not very sure")
+
+
+def test_how_sure_words_follow_the_probability():
+    from qa.front.render import how_sure
+
+    assert how_sure("answer", 0.9) == "sure (90 %)"
+    assert how_sure("answer", 0.4812) == "fairly sure (48 %)"
+    assert how_sure("answer", 0.31) == "not very sure (31 %)"  # "Answer:" at 0.31 says so
+    assert how_sure("unsure", 0.2) == "unsure (20 %)"
+    assert how_sure("none", 0.001) == "the closest: <1 % likely to answer it"
+
+
+@pytest.mark.parametrize("level", list(OUTCOMES))
+def test_nearest_sentences_are_not_marked_like_answers(cli_env, level):
+    """An answer's sentence is bold (**…** piped, bold colour on a terminal); when kzqa is unsure
+    or finds no answer the passages' nearest sentences are only the closest text: _…_ piped,
+    underlined on a terminal, and quoted as such in markdown."""
+    q = OUTCOMES[level]
+    d = json.loads(run(["ask", q, "--json", "-k", "2"], cli_env).stdout)
+    sentences = [p["sentence"] for p in d["passages"] if p["sentence"]]
+    flat = " ".join(run(["ask", q, "-k", "2"], cli_env).stdout.split())
+    markdown = run(["ask", q, "-k", "2", "--format", "markdown"], cli_env).stdout
+    colour_env = {k: v for k, v in cli_env.items() if k != "NO_COLOR"} | {"TERM": "xterm"}
+    coloured = on_a_terminal(colour_env, "ask", q, "-k", "2")
+    first_words = [s.split()[0] for s in sentences]
+    for sentence, start in zip(sentences, first_words):
+        if level == "answer":
+            assert f"**{sentence}**" in flat and f"_{sentence}_" not in flat
+            assert f"   > {sentence}" in markdown
+            assert f"\x1b[1;33m{start}" in coloured  # bold colour
+        else:
+            assert f"_{sentence}_" in flat and f"**{sentence}**" not in flat
+            assert f"   > _{sentence}_" in markdown
+            assert f"\x1b[4m{start}" in coloured and f"\x1b[1;33m{start}" not in coloured  # underlined, no colour
 
 
 # --- batch ----------------------------------------------------------------------------------------
@@ -85,7 +147,7 @@ def test_batch_markdown_is_one_document(cli_env, questions, tmp_path):
 def test_batch_text(cli_env, questions):
     r = run(["batch", str(questions), "-k", "1", "--format", "text"], cli_env)
     assert r.exit_code == 1
-    assert r.stdout.startswith("── 1: how many prisoners were released\nAnswer: 8,390 prisoners  (p. 5)\n")
+    assert r.stdout.startswith("── 1: how many prisoners were released\nAnswer: 8,390 prisoners  (p. 5) — ")
     assert "── elec: who won the presidential election\nAnswer: " in r.stdout
     assert "── 3: error\nline 3: malformed JSON" in r.stdout
     assert "kzqa: warning: line 3: malformed JSON" in r.stderr

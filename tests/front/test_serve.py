@@ -150,6 +150,49 @@ def test_bad_input_is_400_with_the_cli_message(http, cli_env):
         "the request body is not valid JSON")
 
 
+def test_hostile_json_bodies_are_400_not_500(http, server):
+    """Every JSON body goes through one bounded decoder (qa/settings.py): too deep, a number too
+    long, a string that is not text (a lone surrogate, in a question or an id) are a one-line 400,
+    never a 500 with a traceback in the log (issue 20, item 14)."""
+    cases = {
+        b"[" * 5000 + b"]" * 5000: "the request body is not valid JSON (nested more than 32 deep)",
+        b"[" + b"7" * 5000 + b"]": "the request body is not valid JSON (a number of 5000 characters; the limit is 100)",
+        b'[{"question": "prisoners", "id": ' + b"9" * 5000 + b"}]": "the request body is not valid JSON (a number of 5000 characters; the limit is 100)",
+        b'["prisoners \\ud800 released"]': "the request body is not valid text (a lone surrogate in a string)",
+        b'[{"question": "prisoners", "id": "\\udc00"}]': "the request body is not valid text (a lone surrogate in a string)",
+        b'[NaN]': "the request body is not valid JSON (NaN is not JSON)",
+        b'["unterminated': "the request body is not valid JSON (Unterminated string starting at line 1 column 2)",
+    }
+    for body, message in cases.items():
+        r = http.post("/api/batch", content=body, headers={"content-type": "application/json"})
+        assert error_of(r, 400) == message, body[:40]
+    assert "Traceback" not in server.stderr and "internal error" not in server.stderr
+
+
+def test_content_type_is_case_insensitive_and_utf16_is_read(http, cli_env, tmp_path):
+    """`APPLICATION/JSON` is JSON (media types are case-insensitive), and a UTF-16 body (by its
+    byte-order mark, or as its charset says) is read as `kzqa batch` reads a UTF-16 file (item 20)."""
+    as_json = http.post("/api/batch", params={"k": 1}, content=b'["prisoners released"]', headers={"content-type": "APPLICATION/JSON"})
+    assert as_json.status_code == 200 and as_json.json()[0]["question"] == "prisoners released"
+    assert http.post("/api/batch", params={"k": 1}, content=b'["prisoners released"]',
+                     headers={"content-type": "Application/Json; Charset=UTF-8"}).json() == as_json.json()
+    text = f"{QUESTION}\n{{\"id\": \"q2\", \"question\": \"who won the presidential election\"}}\n"
+    path = tmp_path / "questions-utf16.txt"
+    path.write_bytes(text.encode("utf-16"))  # with its byte-order mark
+    r = CliRunner().invoke(cli, ["batch", str(path), "-k", "1"], env=cli_env, catch_exceptions=False)
+    assert r.exit_code == 0, r.output
+    expected = [json.loads(line) for line in r.stdout.splitlines()]
+    for content_type in ("text/plain", "text/plain; charset=utf-16"):
+        got = http.post("/api/batch", params={"k": 1}, content=text.encode("utf-16"), headers={"content-type": content_type})
+        assert got.status_code == 200 and got.json() == expected, content_type
+    as_list = json.dumps([QUESTION, {"id": "q2", "question": "who won the presidential election"}])
+    for body, content_type in ((as_list.encode("utf-16"), "application/json"),
+                               (as_list.encode("utf-16-le"), "application/json; charset=UTF-16LE")):
+        got = http.post("/api/batch", params={"k": 1}, content=body, headers={"content-type": content_type})
+        assert got.status_code == 200, got.text
+        assert got.json()[1] == expected[1] and got.json()[0] == {"id": 1} | {k: v for k, v in expected[0].items() if k != "id"}
+
+
 def test_unknown_reference_or_report_is_404(http, cli_env):
     assert error_of(http.get("/api/show/internet fredom"), 404) == cli_error(["show", "internet fredom"], cli_env)
     assert error_of(http.get("/api/show/p99"), 404) == cli_error(["show", "p99"], cli_env)
@@ -187,8 +230,81 @@ def test_no_file_is_read_by_a_path_from_a_request(http):
 
 def test_loopback_server_refuses_other_host_names(http):
     """A server on 127.0.0.1 answers only requests addressed to a loopback name (DNS rebinding)."""
-    assert http.get("/healthz", headers={"host": "attacker.example"}).status_code == 400
-    assert http.get("/healthz", headers={"host": "localhost:1234"}).status_code == 200
+    assert error_of(http.get("/healthz", headers={"host": "attacker.example"}), 400).startswith("this server answers only")
+    assert error_of(http.get("/healthz", headers={"host": "127.0.0.1.attacker.example"}), 400).startswith("this server")
+    for host in ("localhost:1234", "LOCALHOST", "127.0.0.1", "[::1]:8000", "127.0.0.9:80"):
+        assert http.get("/healthz", headers={"host": host}).status_code == 200, host
+
+
+def raw_request(url: str, payload: bytes, wait: float = 30.0) -> tuple[float, bytes]:
+    """Send bytes on a fresh connection; (seconds until the server closed it, what it sent)."""
+    import socket
+    from urllib.parse import urlsplit
+
+    where = urlsplit(url)
+    with socket.create_connection((where.hostname, where.port), timeout=wait) as sock:
+        sock.sendall(payload)
+        start, got = time.monotonic(), b""
+        while chunk := sock.recv(65536):
+            got += chunk
+        return time.monotonic() - start, got
+
+
+def json_error_of(raw: bytes, status: int) -> str:
+    head, _, body = raw.partition(b"\r\n\r\n")
+    assert head.startswith(f"HTTP/1.1 {status} ".encode()), raw[:200]
+    assert b"content-type: application/json" in head.lower(), head
+    d = json.loads(body)
+    assert set(d) == {"error", "status"} and d["status"] == status
+    return d["error"]
+
+
+def test_slow_requests_are_answered_408_and_closed(server, http):
+    """A request whose line and headers, or whose body, do not arrive within READ_TIMEOUT_S is
+    answered 408 and its connection closed (slowloris), while other requests go on (item 19)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from qa.front.server import READ_TIMEOUT_S
+
+    slow = {
+        "headers": b"GET /healthz HTTP/1.1\r\nHost: local",
+        "body": b"POST /api/batch HTTP/1.1\r\nHost: localhost\r\nContent-Type: text/plain\r\nContent-Length: 100\r\n\r\nprisoners",
+        "nothing": b"",
+    }
+    with ThreadPoolExecutor(len(slow)) as pool:
+        futures = {name: pool.submit(raw_request, server.url, payload, READ_TIMEOUT_S + 20) for name, payload in slow.items()}
+        time.sleep(1)
+        assert http.get("/healthz").status_code == 200  # the server goes on meanwhile
+        results = {name: f.result() for name, f in futures.items()}
+    for name, (took, _) in results.items():
+        assert READ_TIMEOUT_S - 1 <= took <= READ_TIMEOUT_S + 5, (name, took)
+    assert json_error_of(results["headers"][1], 408) == f"the request did not arrive within {READ_TIMEOUT_S:g} s"
+    assert json_error_of(results["body"][1], 408) == f"the request body did not arrive within {READ_TIMEOUT_S:g} s"
+    assert results["nothing"][1] == b""  # an idle connection is closed, with nothing to answer
+    assert "Traceback" not in server.stderr
+
+
+def test_the_servers_own_errors_are_kzqa_json(server):
+    """What uvicorn would answer in plain text (a malformed request) and the host guard's refusal
+    are kzqa's JSON error, like every other (item 26)."""
+    _, raw = raw_request(server.url, b"GET / HTTP/1.1\r\nHost: localhost\r\nNo colon here\r\n\r\n")
+    assert json_error_of(raw, 400) == "the request is not valid HTTP/1.1"
+    _, raw = raw_request(server.url, b"GET /healthz HTTP/1.1\r\nHost: attacker.example\r\nConnection: close\r\n\r\n")
+    assert "answers only requests to this machine" in json_error_of(raw, 400)
+
+
+@pytest.mark.parametrize("host", ["::1", "127.0.0.2"])
+def test_any_loopback_address_serves_what_it_prints(index_dir, host):
+    """`--host ::1` or `--host 127.0.0.2`: the URL kzqa prints answers (it was 400 "Invalid host
+    header"), and other host names are still refused (item 22)."""
+    with Served(index_dir, "--host", host) as served:
+        assert served.url.startswith(f"http://{'[' + host + ']' if ':' in host else host}:")
+        assert "warning" not in served.stderr
+        r = httpx.get(served.url + "healthz", timeout=30)
+        assert r.status_code == 200 and r.json()["status"] == "ok"
+        assert httpx.get(served.url + "api/ask", params={"q": QUESTION}, timeout=60).json()["answer"]["text"] == "8,390 prisoners"
+        assert error_of(httpx.get(served.url + "healthz", headers={"host": "rebind.example"}, timeout=30), 400).startswith(
+            "this server answers only requests to this machine")
 
 
 def test_security_headers(http):

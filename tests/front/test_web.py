@@ -79,7 +79,7 @@ def test_answer_with_its_sentence_highlighted(page, server):
     assert page.locator(".sentence").inner_text() == f"“{SENTENCE}”"
     first = page.locator(".passage").first
     assert first.locator(".cite a").inner_text() == (
-        "[1] §1.c Torture and Other Cruel, Inhu... › Prison and Detention Center Conditions — p. 5")
+        "[1] §1.c Torture and Other Cruel, Inhuman, or Degrading Treatment or Punishment › Prison and Detention Center Conditions — p. 5")
     assert first.locator(".pid").inner_text() == PASSAGE
     assert first.locator("mark").inner_text() == SENTENCE  # the answering sentence, marked in its passage
     assert page.locator(".passage").count() == 3
@@ -138,9 +138,11 @@ def test_outline_panel_opens_a_section(page, server):
 @pytest.mark.parametrize("question, level, says", [
     (QUESTION, "answer", "Answer:"),
     ("what is the capital of France", "unsure", "The report may not answer this; the closest it comes:"),
-    ("how tall is mount everest", "none", "The report does not appear to answer this. The nearest passages:"),
+    ("how tall is mount everest", "none", "The report does not appear to answer this. The nearest passages ("),
 ])
 def test_the_three_outcomes(page, server, question, level, says):
+    from qa.front.render import how_sure
+
     api = httpx.get(server.url + "api/ask", params={"q": question}, timeout=60).json()
     assert api["answer"]["level"] == level
     page.goto(ask_url(question))
@@ -149,6 +151,23 @@ def test_the_three_outcomes(page, server, question, level, says):
     if level != "none":
         assert api["answer"]["sentence"] in answer.locator(".sentence").inner_text()
     assert answer.locator(".passage").count() == len(api["passages"])
+    # how sure kzqa is, in words and as a percentage, as the CLI says it
+    said = how_sure(level, api["answer"]["confidence"]).replace(" %", "\xa0%")  # the page keeps "48 %" on one line
+    if level == "none":
+        assert f"The report does not appear to answer this. The nearest passages ({said}):" in answer.inner_text()
+    else:
+        assert answer.locator(".sure").inner_text() == f"— {said}"
+    # an answer's sentence is highlighted; the nearest sentences of "unsure" and "none" are not
+    # highlighted like it: they are underlined, with no answer colour behind them
+    marks = answer.locator(".passage mark")
+    assert marks.count() >= 1
+    backgrounds = {m.evaluate("e => getComputedStyle(e).backgroundColor") for m in marks.all()}
+    nearest = answer.locator(".passage mark.nearest").count()
+    if level == "answer":
+        assert nearest == 0 and backgrounds == {"rgb(255, 229, 138)"}
+    else:
+        assert nearest == marks.count() and backgrounds == {"rgba(0, 0, 0, 0)"}
+        assert {m.evaluate("e => getComputedStyle(e).textDecorationLine") for m in marks.all()} == {"underline"}
 
 
 def test_script_in_a_question_is_shown_as_text(page, server):
@@ -182,6 +201,38 @@ def test_readable_without_javascript(browser, server):
         assert "Prison and Detention Center Conditions" in page.locator("main .excerpt header").inner_text()
         page.goto("/show/p5")
         assert page.locator("main .excerpt .crumb").inner_text() == "Page 5"
+    finally:
+        context.close()
+
+
+def test_cards_show_whole_section_names(page, server):
+    """A card has room: no heading is cut short ('Torture and Other Cruel, Inhu...'), and none
+    runs out of its card either (it wraps)."""
+    page.goto(ask_url(QUESTION))
+    for cite in page.locator(".passage .cite a").all():
+        assert "..." not in cite.inner_text()
+    for card in page.locator(".passage").all():
+        assert card.evaluate("e => e.scrollWidth <= e.clientWidth")
+
+
+LONG_QUESTION = "how many prisoners were released from prison after the amnesty law was signed in December 2011"
+
+
+def test_phone_width_shows_the_whole_question(browser, server):
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True, base_url=server.url)
+    page = context.new_page()
+    try:
+        page.goto(ask_url(LONG_QUESTION))
+        box = page.locator("#q")
+        assert box.input_value() == LONG_QUESTION
+        # the whole question is in view: nothing scrolled off to the side or below
+        assert box.evaluate("e => e.scrollWidth <= e.clientWidth && e.scrollHeight <= e.clientHeight + 1")
+        bounds = box.bounding_box()
+        assert bounds["x"] >= 0 and bounds["x"] + bounds["width"] <= 390
+        page.fill("#q", QUESTION)
+        page.press("#q", "Enter")  # Enter still asks
+        page.wait_for_url(lambda url: "q=how+many+prisoners+were+released" in url)
+        assert page.locator(".short-text").inner_text() == "8,390 prisoners"
     finally:
         context.close()
 

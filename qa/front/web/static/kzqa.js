@@ -6,6 +6,22 @@
   var body = reader && reader.querySelector(".reader-body");
   var toc = document.querySelector(".toc-panel");
   if (toc && window.matchMedia && window.matchMedia("(max-width: 60rem)").matches) toc.open = false;
+  // the question box: Enter asks (Shift+Enter is a new line, which the server reads as a space);
+  // it grows with the question where the browser cannot size it by CSS (field-sizing)
+  var q = document.getElementById("q");
+  if (q) {
+    q.addEventListener("keydown", function (ev) {
+      if (ev.key === "Enter" && !ev.shiftKey && !ev.isComposing) {
+        ev.preventDefault();
+        if (q.form.reportValidity()) q.form.submit();
+      }
+    });
+    if (!(window.CSS && CSS.supports && CSS.supports("field-sizing", "content"))) {
+      var grow = function () { q.style.height = "auto"; q.style.height = q.scrollHeight + 2 + "px"; };
+      q.addEventListener("input", grow);
+      grow();
+    }
+  }
   if (!reader || typeof reader.showModal !== "function") return;
 
   function open(href) {
