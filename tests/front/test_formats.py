@@ -51,8 +51,8 @@ def test_ask_json_matches_text(cli_env):
 
 
 # the three outcomes, each with the question that gives it (tests/front/test_web.py asks the same)
-OUTCOMES = {"answer": "how many prisoners were released", "unsure": "what is the capital of France",
-            "none": "how tall is mount everest"}
+OUTCOMES = {"answer": "how many prisoners were released", "unsure": "what languages are spoken",
+            "none": "what is the capital of France"}
 
 
 @pytest.mark.parametrize("level", list(OUTCOMES))

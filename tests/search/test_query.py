@@ -78,5 +78,10 @@ def test_shipped_models_read_features_the_code_makes():
         assert m.sentence and set(m.sentence.features) <= set(SENTENCE_FEATURES), mode
         assert m.confidence and set(m.confidence.features) <= set(CONFIDENCE_FEATURES), mode
         assert m.passage is None or set(m.passage.features) <= set(SIGNALS)
-        assert 0.0 <= m.unsure_threshold <= m.answer_threshold <= 1.0
+        assert m.unsure_threshold <= m.answer_threshold
+        if m.answerable_shift is None:  # thresholds on the confidence itself, a probability
+            assert 0.0 <= m.unsure_threshold <= m.answer_threshold <= 1.0
+        else:  # on log-odds (qa/search/scorers.py: outcome_score), the answerability model fitted
+            assert m.answerable is not None and set(m.answerable.features) <= set(CONFIDENCE_FEATURES)
+            assert np.all(np.diff(m.answerable_calibration.y) >= 0)
         assert np.all(np.diff(m.calibration.y) >= 0)  # a probability that rises with the score
