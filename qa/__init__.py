@@ -13,7 +13,7 @@ Importing `qa` is cheap: heavy modules load on first use.
 
 from __future__ import annotations
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 
 __all__ = [
     "Answer",
