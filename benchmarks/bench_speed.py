@@ -1,11 +1,14 @@
 """Speed of kzqa, measured in one run, with the sentence-transformers path as the baseline.
 
-    python benchmarks/bench_speed.py [--runs 5] [--builds 3]
+    python benchmarks/bench_speed.py [--runs 5] [--builds 3] [--baseline CHECKOUT]
 
 Prints: cold `kzqa ask` (process start to exit) median/min/max per mode; the same question with
 the query encoded through sentence-transformers (KZQA_QUERY_ENCODER=sentence-transformers) and
 the ratio; warm per-query p50/p95 through the library; index build time; `kzqa batch` of 150
-questions; peak RSS of a cold ask. Nothing here is asserted: the figures are for reading.
+questions; peak RSS of a cold ask. With `--baseline` (another checkout of kzqa, e.g. `git worktree
+add /tmp/kzqa-0.2 v0.2`), also this checkout against that one, in the same run and interleaved run
+by run so that a busy machine weighs on both alike: index build, cold hybrid ask, `import qa`, warm
+p50, and their ratios. Nothing here is asserted: the figures are for reading.
 """
 
 from __future__ import annotations
@@ -65,7 +68,11 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=5, help="cold runs per configuration")
     ap.add_argument("--builds", type=int, default=3, help="index builds to time")
+    ap.add_argument("--baseline", type=Path, default=None, help="another kzqa checkout to compare with, in the same run")
     args = ap.parse_args()
+    if args.baseline is not None:
+        compare(args.baseline.resolve(), args.runs)
+        return
 
     from qa.search.pipeline import Index
     from qa.evaluation.evalset import load_eval_set
@@ -154,6 +161,52 @@ def main() -> None:
     (work / "speed.json").write_text(json.dumps(result, indent=1))
     print(f"\nraw figures: {work / 'speed.json'}")
     shutil.rmtree(index_dir, ignore_errors=True)
+
+
+WARM_PROBE = """
+import sys, time, statistics
+from qa.evaluation.evalset import load_eval_set
+from qa.index.open import open_index
+from qa.search.pipeline import Index
+index = Index(open_index(None, auto_build=False, notify=None))
+questions = [it.question for it in load_eval_set()]
+index.ask(questions[0])
+runs = []
+for _ in range(3):
+    lat = []
+    for q in questions:
+        t0 = time.perf_counter(); index.ask(q); lat.append((time.perf_counter() - t0) * 1000)
+    runs.append(statistics.median(lat))
+print(statistics.median(runs))
+"""
+
+
+def compare(baseline: Path, runs: int) -> None:
+    """This checkout against `baseline`, each with its own index folder, interleaved."""
+    work = Path(tempfile.mkdtemp(prefix="kzqa-compare-"))
+    sides = {"this": REPO, "baseline": baseline}
+    envs = {name: {**os.environ, "PYTHONPATH": str(root), "KZQA_INDEX_DIR": str(work / name), "NO_COLOR": "1"} for name, root in sides.items()}
+    cmd = [sys.executable, "-m", "qa"]
+    for name in sides:  # the index each side answers from (and its encoder export)
+        timed_run(cmd + ["index"], envs[name])
+    figures: dict[str, dict[str, list[float]]] = {name: {"build": [], "cold": [], "import": [], "warm": []} for name in sides}
+    for i in range(runs):
+        for name, root in sides.items():
+            fresh = {**envs[name], "KZQA_INDEX_DIR": str(work / f"{name}-build-{i}")}
+            if i < 2:
+                figures[name]["build"].append(timed_run(cmd + ["index"], fresh)[0])
+                shutil.rmtree(work / f"{name}-build-{i}", ignore_errors=True)
+            figures[name]["cold"].append(timed_run(cmd + ["ask", QUESTION], envs[name])[0])
+            figures[name]["import"].append(timed_run([sys.executable, "-c", "import qa"], envs[name])[0])
+    for name in sides:
+        out = subprocess.run([sys.executable, "-c", WARM_PROBE], env=envs[name], capture_output=True, text=True, check=True)
+        figures[name]["warm"].append(float(out.stdout.strip().splitlines()[-1]))
+    print(f"this checkout ({REPO}) against {baseline}, interleaved, medians:")
+    for key, label, unit in (("build", "index build from nothing", "s"), ("cold", "cold `kzqa ask` (hybrid)", "s"),
+                             ("import", "`python -c 'import qa'`", "s"), ("warm", "warm ask p50 (library, eval questions)", "ms")):
+        a, b = statistics.median(figures["this"][key]), statistics.median(figures["baseline"][key])
+        print(f"  {label:<42} this {a:8.3f} {unit}   baseline {b:8.3f} {unit}   ratio {a / b:.3f}   difference {a - b:+.3f} {unit}")
+    shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":
