@@ -476,7 +476,8 @@ def list_cmd(as_json, index_dir):
         lines.append("  ".join(cells + [row[-1]]).rstrip())
     from .render import terminal_safe
 
-    write_stdout(terminal_safe("\n".join(lines)) + f"\n\n{len(infos)} index(es) in {root}; * = the default\n")
+    legend = "; * = the default" if any(info.default for info in infos) else ""
+    write_stdout(terminal_safe("\n".join(lines)) + f"\n\n{len(infos)} index(es) in {root}{legend}\n")
 
 
 @cli.command()

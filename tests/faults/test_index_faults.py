@@ -216,6 +216,18 @@ def test_i_list_shows_an_odd_manifest_and_lists_the_rest(small, tmp_path, edit, 
     assert rows["rur"]["status"] == ("newer" if newer else "damaged")
 
 
+def test_i_list_explains_the_star_only_when_a_row_has_it(small, tmp_path):
+    """Item 6 of issue 20: the legend "* = the default" was printed under a table with no star."""
+    c = copy_small(small, tmp_path / "root")
+    r = run(["list"], c["env"])
+    assert "kazakhstan-2011*" in r.stdout and r.stdout.rstrip().endswith("; * = the default")
+    (c["root"] / "kazakhstan-2011.sqlite").unlink()
+    r = run(["list"], c["env"])
+    assert r.exit_code == 0 and "rur" in r.stdout
+    assert "*" not in r.stdout
+    assert r.stdout.rstrip().endswith(f"1 index(es) in {c['root']}")
+
+
 @pytest.mark.parametrize(
     "edit, reason",
     [
