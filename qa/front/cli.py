@@ -10,6 +10,7 @@ in qa/front/service.py and the stages; moving the rest of the batch and eval loo
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
@@ -413,7 +414,7 @@ def _index_folder(folder: Path, index_dir, rebuild: bool) -> None:
             except KzqaError as exc:
                 failures += 1
                 results.append(None)
-                click.echo(f"kzqa: error: {path}: {exc}", err=True)
+                click.echo(f"kzqa: error: {_about(path, str(exc))}", err=True)
     finally:
         progress.close()
     for result in results:
@@ -421,6 +422,14 @@ def _index_folder(folder: Path, index_dir, rebuild: bool) -> None:
             _say_built(result, index_dir, named=True)
     if failures:
         sys.exit(EXIT_ERROR)
+
+
+def _about(path: Path, message: str) -> str:
+    """A message about one file of a folder, naming the file once: many already start with it."""
+    named = {str(path)}
+    with contextlib.suppress(OSError, RuntimeError):
+        named.add(str(path.resolve()))
+    return message if any(n in message for n in named) else f"{path}: {message}"
 
 
 @cli.command("list")

@@ -267,11 +267,6 @@ def _writer(loc: IndexLocation, notify: Callable[[str], None] | None, timeout: f
     except (OSError, sqlite3.Error) as exc:
         raise KzqaError(f"cannot write index folder {loc.root}: {short_reason(exc)}") from None
     w = _Writer(conn)
-    # A build killed while writing its rows (before COMMIT synced anything) leaves a journal that
-    # SQLite ignores (a hot one is rolled back by the next reader). This transaction takes it
-    # over, and SQLite deletes it when the transaction ends, committed or not.
-    if _journal(loc).exists():
-        w.tidied.append("the journal of a build killed while writing")
     committed = False
     try:
         with _interrupts_as_exceptions():
@@ -298,6 +293,12 @@ def _writer(loc: IndexLocation, notify: Callable[[str], None] | None, timeout: f
                         yield again
                     committed = True
                     return
+            # A build killed while writing its rows (before COMMIT synced anything) leaves a journal
+            # that SQLite ignores (a hot one is rolled back by the next reader). Looked for only now
+            # that this build holds the write lock: before, the journal may be a live build's. This
+            # transaction takes it over, and SQLite deletes it when the transaction ends.
+            if _journal(loc).exists():
+                w.tidied.append("the journal of a build killed while writing")
             if w.tidied:  # a write makes the transaction own the stale journal, so SQLite deletes it at the end
                 version = conn.execute("PRAGMA user_version").fetchone()[0]
                 conn.execute(f"PRAGMA user_version = {int(version)}")

@@ -565,6 +565,26 @@ def test_i_two_builds_at_once_the_second_waits_and_does_not_build_again(small, t
     ask_small(c, expect_rebuild=False)
 
 
+def test_i_a_build_waiting_for_a_live_one_does_not_call_its_journal_left_over(small, tmp_path):
+    """Item 27 of issue 20: a build that waited for one writing its rows said "removed what
+    earlier runs left: the journal of a build killed while writing"; nothing had been killed."""
+    c = copy_small(small, tmp_path / "root")
+    cmd = [sys.executable, "-m", "qa.front.cli", "index", str(small["src"]), "--name", "rur", "--rebuild"]
+    log_a, log_b = tmp_path / "a.log", tmp_path / "b.log"
+    with open(log_a, "wb") as ea, open(log_b, "wb") as eb:
+        a = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=ea, env={**c["env"], "KZQA_TEST_PAUSE_AT": "write:4"})
+        _wait_for(log_a, "test pause at write", proc=a)
+        assert (c["root"] / "rur.sqlite-journal").exists()  # the live build's
+        b = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=eb, env=c["env"])
+        a.communicate(timeout=300)
+        out_b, _ = b.communicate(timeout=300)
+    assert a.returncode == 0 and b.returncode == 0, (log_a.read_text(), log_b.read_text())
+    said = log_b.read_text()
+    assert "waiting for it" in said and "removed what earlier runs left" not in said, said
+    assert "removed what earlier runs left" not in log_a.read_text()
+    assert b"was just built by another kzqa process" in out_b
+
+
 def test_i_loaded_index_keeps_its_fast_encoder_through_rebuilds(small, tmp_path):
     """Item 3: a library Index loaded before other processes rebuild its index (twice) and even
     remove the encoder file still answers with the ONNX encoder it loaded, at once."""

@@ -69,3 +69,21 @@ def test_s_unusable_report_files(tmp_path, make, parts):
     assert r.stdout == ""
     assert_one_line_error(r.stderr, *parts)
     assert not root.exists() or not list(root.iterdir())  # nothing made
+
+
+def test_s_folder_errors_name_each_file_once(tmp_path):
+    """Item 27 of issue 20: a folder's file that cannot be read was named twice
+    ("folder/bin.txt: folder/bin.txt: looks like a binary file"); one that the message does not
+    name is still named."""
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    _file(folder / "bin.txt", bytes(range(256)) * 8)
+    _file(folder / "empty.md", b"")
+    _file(folder / "digits.txt", b"123 456\n")
+    env = {"KZQA_INDEX_DIR": str(tmp_path / "root"), "NO_COLOR": "1"}
+    r = run(["index", str(folder)], env)
+    assert r.exit_code == 1 and r.stdout == ""
+    errors = sorted(line for line in r.stderr.splitlines() if line.startswith("kzqa: error: "))
+    assert len(errors) == 3, r.stderr
+    for line, name in zip(errors, ["bin.txt", "digits.txt", "empty.md"]):
+        assert line.startswith(f"kzqa: error: {folder / name}: ") and line.count(name) == 1, line
