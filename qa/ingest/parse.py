@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..document import (
-    UNSTRUCTURED_NUMBER, Paragraph, Report, Section, Sentence, default_report_path, normalize_space, slugify,
+    UNSTRUCTURED_NUMBER, Paragraph, Report, Section, Sentence, default_report_path, drop_format_chars, normalize_space, slugify,
 )
 from .names import country_name, fill_from_name
 
@@ -66,8 +66,8 @@ ABBREVIATIONS = frozenset(
 
 def strip_controls(text: str) -> str:
     """Text without terminal escape sequences or control characters (tab, newline, carriage
-    return and form feed stay)."""
-    return CONTROL_RE.sub("", text)
+    return and form feed stay), nor invisible format characters (document.drop_format_chars)."""
+    return drop_format_chars(CONTROL_RE.sub("", text))
 
 
 def sha256_text(text: str) -> str:
