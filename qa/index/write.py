@@ -261,6 +261,7 @@ def _writer(loc: IndexLocation, notify: Callable[[str], None] | None, timeout: f
     exception rolls back, and a file this build made that still holds no build is removed."""
     try:
         loc.root.mkdir(parents=True, exist_ok=True)
+        journal_before = _journal(loc).exists()
         created = _create(loc.path)
         conn = sqlite3.connect(loc.path, timeout=0.2, isolation_level=None, check_same_thread=False)
         inode = os.stat(loc.path).st_ino
@@ -294,10 +295,11 @@ def _writer(loc: IndexLocation, notify: Callable[[str], None] | None, timeout: f
                     committed = True
                     return
             # A build killed while writing its rows (before COMMIT synced anything) leaves a journal
-            # that SQLite ignores (a hot one is rolled back by the next reader). Looked for only now
-            # that this build holds the write lock: before, the journal may be a live build's. This
-            # transaction takes it over, and SQLite deletes it when the transaction ends.
-            if _journal(loc).exists():
+            # that SQLite ignores (a hot one is rolled back by the next reader). One seen before the
+            # lock was a live build's if this build had to wait for it (that build's commit removed
+            # it); one seen only now is this transaction's own (SQLite makes one for an empty file).
+            # This transaction takes a left-over one over, and SQLite deletes it when it ends.
+            if journal_before and not w.waited and _journal(loc).exists():
                 w.tidied.append("the journal of a build killed while writing")
             if w.tidied:  # a write makes the transaction own the stale journal, so SQLite deletes it at the end
                 version = conn.execute("PRAGMA user_version").fetchone()[0]

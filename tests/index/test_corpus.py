@@ -49,6 +49,7 @@ def test_a_folder_is_indexed_under_country_and_year_names(corpus):
     for name in CHAPTERS:
         assert f"built index '{name}'" in r.stdout
     assert "no printed pages" in r.stdout and "warning" not in r.stderr and "Traceback" not in r.output
+    assert "removed what earlier runs left" not in r.stderr  # first builds: nothing was left (issue 20 item 27)
     assert r.stderr.count("kzqa: index: ") == 3  # one progress line per report off a terminal
     again = run(["index", str(corpus["folder"])], corpus["env"])
     assert again.exit_code == 0 and again.stdout.count("is up to date") == 3
