@@ -96,6 +96,12 @@ def drop_format_chars(text: str) -> str:
     return "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
 
 
+def readable(text: str) -> str:
+    """A file name as text for people: bytes that were not UTF-8 (kept by Python as lone
+    surrogates, which no encoder, database or output takes) shown as U+FFFD."""
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace") if not text.isascii() else text
+
+
 def normalize_space(text: str) -> str:
     return " ".join(text.split())
 

@@ -415,6 +415,12 @@ def _index_folder(folder: Path, index_dir, rebuild: bool) -> None:
                 failures += 1
                 results.append(None)
                 click.echo(f"kzqa: error: {_about(path, str(exc))}", err=True)
+            except Exception as exc:  # one file's fault must not stop the others
+                if os.environ.get("KZQA_DEBUG"):
+                    raise
+                failures += 1
+                results.append(None)
+                click.echo(f"kzqa: error: {path}: internal error: {exc.__class__.__name__}: {exc} (set KZQA_DEBUG=1 for a traceback)", err=True)
     finally:
         progress.close()
     for result in results:
@@ -472,7 +478,7 @@ def list_cmd(as_json, index_dir):
         report = r["label"] or r["title"] or "-"
         if source != "shipped report" and source != "-":
             report = f"{report} ({Path(source).name})"
-        status = info.status if not info.problem else f"{info.status}: {info.problem}"
+        status = info.status if not r["problem"] else f"{info.status}: {r['problem']}"
         table.append((
             r["name"] + ("*" if info.default else ""), report, r["layout"] or "-",
             str(r["pages"] if r["pages"] is not None else "-"), str(r["chunks"] if r["chunks"] is not None else "-"),

@@ -147,7 +147,14 @@ def chunk_from_json(d: dict) -> tuple[Chunk, list[str], list[list[str]]]:
 
 
 def dumps(obj) -> str:
-    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+    """A row's JSON. A report file's name that is not UTF-8 (lone surrogates in its path) is kept
+    as JSON escapes, so the row can be stored and the path read back exactly."""
+    text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(obj, ensure_ascii=True, separators=(",", ":"))
+    return text
 
 
 def is_int(v) -> bool:
