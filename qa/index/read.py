@@ -45,6 +45,16 @@ class IndexIncomplete(IndexDamaged):
     """The index file is there but holds no finished build (its first build was killed)."""
 
 
+class IndexMisnamed(IndexDamaged):
+    """The index file holds another index: its name is not the one recorded inside it (a copy, or
+    a renamed file). Never served under the wrong name, nor replaced without --rebuild (it may
+    be the only copy of the index it holds)."""
+
+    def __init__(self, message: str, inner: str) -> None:
+        super().__init__(message)
+        self.inner = inner
+
+
 def _read_only_connection(path: Path, timeout: float = READ_TIMEOUT_S) -> sqlite3.Connection:
     """A connection that only reads, but that may undo what a killed build left in the journal
     when the file and its folder can be written (SQLite does that on opening); else read-only."""
@@ -155,6 +165,10 @@ def manifest_in(conn: sqlite3.Connection, loc: IndexLocation) -> Manifest | None
     problem = manifest_problem(data)
     if problem:
         raise IndexDamaged(f"index manifest in {loc.path} is incomplete ({problem})")
+    if data["name"] != loc.name:
+        raise IndexMisnamed(
+            f"index file {loc.path} holds the index {data['name'][:120]!r}, not {loc.name!r} (copied or renamed?)", data["name"]
+        )
     return Manifest(data)
 
 

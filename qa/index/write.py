@@ -48,6 +48,7 @@ from .format import (
 )
 from .naming import DEFAULT_NAME, IndexLocation, check_root, resolve_location
 from .read import (
+    IndexMisnamed,
     manifest_in,
     model_fingerprint,
     newer_format,
@@ -133,6 +134,8 @@ def build_index(
         except IndexDamaged as exc:
             if "not a kzqa index" in str(exc):
                 raise KzqaError(f"{loc.path} is an SQLite file that kzqa did not write; remove it or give another --name") from None
+            if isinstance(exc, IndexMisnamed) and not rebuild:
+                raise KzqaError(f"{exc}; rename it back, give another --name, or --rebuild to replace it") from None
             old = None
         if old is not None:
             _check_replace(loc, old, src_path, rebuild)

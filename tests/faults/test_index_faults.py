@@ -216,6 +216,38 @@ def test_i_list_shows_an_odd_manifest_and_lists_the_rest(small, tmp_path, edit, 
     assert rows["rur"]["status"] == ("newer" if newer else "damaged")
 
 
+def test_i_another_index_copied_under_a_name_is_never_served_as_it(small, tmp_path):
+    """Item 12 of issue 20: `cp idx/rur.sqlite idx/kazakhstan-2011.sqlite` answered from rur, and
+    `kzqa list` showed it as kazakhstan-2011, ok. The file's name must be the name recorded in it:
+    list says damaged and why, ask is a one-line error (the file is neither served nor replaced:
+    it may be the only copy of the index it holds), `kzqa index` replaces it only with --rebuild."""
+    import shutil
+
+    c = copy_small(small, tmp_path / "root")
+    shutil.copy2(c["db"], c["root"] / "kazakhstan-2011.sqlite")
+    shutil.copy2(c["db"], c["root"] / "other.sqlite")
+    rows = {row["name"]: row for row in json.loads(run(["list", "--json"], c["env"]).stdout)}
+    assert rows["rur"]["status"] == "ok"
+    for name in ("kazakhstan-2011", "other"):
+        assert rows[name]["status"] == "damaged", rows[name]
+        assert f"holds the index 'rur', not '{name}'" in rows[name]["problem"]
+    assert "damaged: index file" in run(["list"], c["env"]).stdout
+    before = snapshot(c)
+    for name, hint in (("kazakhstan-2011", "kzqa index --rebuild"), ("other", "kzqa index FILE --name other --rebuild")):
+        r = run(["ask", AMNESTY_Q, "--index", name], c["env"])
+        assert r.exit_code == 1 and r.stdout == ""
+        assert_one_line_error(r.stderr, "holds the index 'rur'", hint)
+    r = run(["ask", AMNESTY_Q, "--all"], c["env"])
+    assert r.exit_code == 0 and r.stdout.startswith("Answer: 4,217 prisoners"), r.output  # --all: the readable ones
+    r = run(["index", str(small["src"]), "--name", "other"], c["env"])
+    assert r.exit_code == 1
+    assert_one_line_error(r.stderr, "holds the index 'rur', not 'other'", "--rebuild")
+    assert snapshot(c) == before
+    r = run(["index", str(small["src"]), "--name", "other", "--rebuild"], c["env"])
+    assert r.exit_code == 0 and "built index 'other'" in r.stdout, r.output
+    assert read_manifest(resolve_location(c["root"], "other"))["name"] == "other"
+
+
 def test_i_list_explains_the_star_only_when_a_row_has_it(small, tmp_path):
     """Item 6 of issue 20: the legend "* = the default" was printed under a table with no star."""
     c = copy_small(small, tmp_path / "root")
