@@ -58,7 +58,8 @@ class IndexMisnamed(IndexDamaged):
 def _read_only_connection(path: Path, timeout: float = READ_TIMEOUT_S) -> sqlite3.Connection:
     """A connection that only reads, but that may undo what a killed build left in the journal
     when the file and its folder can be written (SQLite does that on opening); else read-only."""
-    writable = os.access(path, os.W_OK) and os.access(path.parent, os.W_OK | os.X_OK)
+    # (never through a symbolic link: undoing a journal writes the file it points to)
+    writable = not path.is_symlink() and os.access(path, os.W_OK) and os.access(path.parent, os.W_OK | os.X_OK)
     mode = "rw" if writable else "ro"
     conn = sqlite3.connect(f"file:{quote(str(path))}?mode={mode}", uri=True, timeout=timeout, isolation_level=None, check_same_thread=False)
     if writable:

@@ -46,7 +46,7 @@ from .format import (
     APPLICATION_ID, FORMAT_VERSION, LEXICAL_SETTINGS, SCHEMA, VECTOR_KINDS, Manifest, chunk_from_json, chunk_to_json, dumps,
     report_to_json, sha256_bytes,
 )
-from .naming import DEFAULT_NAME, IndexLocation, check_root, resolve_location
+from .naming import DEFAULT_NAME, IndexLocation, check_root, refuse_links, resolve_location
 from .read import (
     IndexMisnamed,
     manifest_in,
@@ -246,9 +246,7 @@ def _interrupts_as_exceptions() -> Iterator[None]:
 
 def _create(path: Path) -> bool:
     """Make an empty index file if there is none (True: this call made it). Never follows a
-    symbolic link: a dangling one is an error, not a way to write elsewhere."""
-    if path.is_symlink() and not path.exists():
-        raise KzqaError(f"index file {path} is a symbolic link to nothing; remove it")
+    symbolic link (refuse_links has refused one; O_NOFOLLOW closes the race)."""
     try:
         fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY | getattr(os, "O_NOFOLLOW", 0), 0o644)
     except FileExistsError:
@@ -262,12 +260,17 @@ def _writer(loc: IndexLocation, notify: Callable[[str], None] | None, timeout: f
     """The build's write transaction (BEGIN IMMEDIATE: one writer per index, readers go on).
     Waits for another build of the same index, saying so. The body commits (_write); any
     exception rolls back, and a file this build made that still holds no build is removed."""
+    refuse_links(loc.root, loc.path)
+    refuse_links(loc.root, _journal(loc))
     try:
         loc.root.mkdir(parents=True, exist_ok=True)
         journal_before = _journal(loc).exists()
         created = _create(loc.path)
         conn = sqlite3.connect(loc.path, timeout=0.2, isolation_level=None, check_same_thread=False)
         inode = os.stat(loc.path).st_ino
+        if loc.path.is_symlink():  # made since the first check: the connection may be to its target
+            conn.close()
+            refuse_links(loc.root, loc.path)
     except (OSError, sqlite3.Error) as exc:
         raise KzqaError(f"cannot write index folder {loc.root}: {short_reason(exc)}") from None
     w = _Writer(conn)
@@ -515,7 +518,7 @@ def _tidy(loc: IndexLocation) -> list[str]:
         said.append(f"{len(temporaries)} unfinished encoder export{'s' if len(temporaries) != 1 else ''} of a killed build")
     legacy = loc.legacy_folder
     with contextlib.suppress(OSError):
-        if (legacy / "manifest.json").is_file() and all(
+        if not legacy.is_symlink() and (legacy / "manifest.json").is_file() and all(
             p.name == "manifest.json" or p.name.startswith(("data-", ".manifest.json.")) for p in legacy.iterdir()
         ):
             shutil.rmtree(legacy)

@@ -577,6 +577,57 @@ def test_i_dangling_symlink_is_never_followed(small, tmp_path):
     assert not elsewhere.parent.exists()
 
 
+def test_i_no_build_writes_through_a_link_to_another_index_or_outside(small, tmp_path):
+    """Item 13 of issue 20: `ln -s rur.sqlite foo.sqlite; kzqa index F --name foo --rebuild`
+    overwrote rur, and an index linked to a file outside the folder was rebuilt there. Every write
+    under the folder refuses a link (qa/index/naming.refuse_links); reading through one still works."""
+    c = copy_small(small, tmp_path / "root")
+    (c["root"] / "foo.sqlite").symlink_to("rur.sqlite")
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "rur.sqlite").write_bytes(c["db"].read_bytes())
+    other = copy_small(small, tmp_path / "other")
+    other["db"].unlink()
+    other["db"].symlink_to(outside / "rur.sqlite")
+    before, before_outside = snapshot(c), (outside / "rur.sqlite").read_bytes()
+    for env, name, extra in ((c["env"], "foo", []), (c["env"], "foo", ["--rebuild"]), (other["env"], "rur", ["--rebuild"])):
+        r = run(["index", str(small["src"]), "--name", name, *extra], env)
+        assert r.exit_code == 1 and r.stdout == "", (name, extra, r.output)
+        assert_one_line_error(r.stderr, f"{name}.sqlite is a symbolic link; kzqa never writes through a link")
+    r = run(["index", str(small["src"]), "--name", "rur"], other["env"])
+    assert r.exit_code == 0 and "is up to date" in r.stdout  # nothing to write: read through the link
+    assert snapshot(c) == before and (outside / "rur.sqlite").read_bytes() == before_outside
+    obj, _ = ask_small(other, expect_rebuild=False)  # served through the link, read only
+    assert "4,217" in obj["answer"]["text"]
+    assert (outside / "rur.sqlite").read_bytes() == before_outside and not list(outside.glob("*-journal"))
+
+
+def test_i_the_verification_record_and_encoder_folder_are_never_written_through_a_link(small, tmp_path):
+    """Item 13 of issue 20: models/verified.sqlite linked to a file outside was written there;
+    nor may an encoder export land in a folder the link points to."""
+    c = copy_small(small, tmp_path / "root")
+    stamps = c["root"] / "models" / "verified.sqlite"
+    with contextlib.suppress(FileNotFoundError):
+        stamps.unlink()
+    precious = tmp_path / "precious.sqlite"
+    precious.write_bytes(b"")
+    stamps.symlink_to(precious)
+    obj, _ = ask_small(c, expect_rebuild=False)
+    assert "4,217" in obj["answer"]["text"]
+    assert precious.read_bytes() == b""  # nothing recorded through the link (the check hashed instead)
+    key_folder = encoder_file(c["root"]).parent
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    for f in key_folder.iterdir():
+        f.unlink()
+    key_folder.rmdir()
+    key_folder.symlink_to(elsewhere)  # an empty folder: a build would export into it
+    r = run(["index", str(small["src"]), "--name", "rur", "--rebuild"], c["env"])
+    assert r.exit_code == 1
+    assert_one_line_error(r.stderr, f"{key_folder} is a symbolic link; kzqa never writes through a link")
+    assert list(elsewhere.iterdir()) == []
+
+
 def test_i_two_builds_at_once_the_second_waits_and_does_not_build_again(small, tmp_path):
     c = copy_small(small, tmp_path / "root")
     before = read_manifest(resolve_location(c["root"], "rur")).build_id
