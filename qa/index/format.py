@@ -10,14 +10,18 @@ Layout of an index root:
 Everything an index holds is written by one SQLite transaction (qa/index/write.py), so a build killed
 at any moment, or failing at any step (a full disk included), leaves the previous index exactly
 as it was and nothing else behind: SQLite's journal undoes an unfinished transaction the next
-time the file is opened. There are no data folders, temporary manifests or lock files to tidy.
+time the file is opened. There are no data folders, temporary manifests or lock files to tidy
+(only a file whose pages are damaged, which cannot be rewritten in place, gets its replacement
+written beside it and renamed over it: `.<name>.sqlite.<pid>.<random>.tmp`).
 The build's write transaction is also its lock: a second build of the same index waits for it
 (and says so), then finds the index it wanted already built. Readers read in one transaction, so
 they see one build or the next, never a mix: a server can keep serving an index while another
 process rebuilds it, and can tell that it changed from the manifest's build id.
 
 Every row carries the sha256 of its content (report, each chunk, each vector table) and the
-manifest names the encoder file by its sha256; all are checked before an index is served. The
+manifest names the encoder file by its sha256; all are checked before an index is served, with
+SQLite's own page check (PRAGMA quick_check) and the name the manifest records (it must be the
+file's). The
 manifest records the sha256 of the very bytes of the report that were parsed (qa/ingest/sources.py).
 """
 

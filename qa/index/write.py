@@ -5,8 +5,10 @@ build's write transaction is opened before anything is computed and is the build
 build of the same index waits on it, then sees the index it wanted and does not build again.
 Nothing reaches the database file until COMMIT; a build that fails or is killed before it leaves
 the previous index as it was (SQLite's journal), and a first build that fails removes the empty
-file it made. Text that the previous build embedded with the same model is not embedded again
-(looked up by the sha256 of the text, as llm's embedding collections do).
+file it made. A file whose pages are damaged is not rewritten in place: the rows go to a new file
+beside it, renamed over it while the lock is held (_target). Text that the previous build
+embedded with the same model is not embedded again (looked up by the sha256 of the text, as
+llm's embedding collections do).
 
 Test hook (documented, tiny; qa/testhook.py): KZQA_TEST_PAUSE_AT=stage[,stage...][:seconds] makes a build print
 "kzqa: test pause at <stage>" on stderr and sleep there (default: an hour, i.e. until killed), so
@@ -15,7 +17,7 @@ write lock held, nothing written), embed (after the first batch of vectors), exp
 the encoder file about to be made or reused), write (the new rows half written, not committed),
 commit (every row written, the transaction not yet committed), done (committed).
 
-Why one file of ~520 lines: the build is one transaction (lock, interrupts, the writes, the
+Why one file of ~620 lines: the build is one transaction (lock, interrupts, the writes, the
 tidying of what a killed build left); split, its steps would share the open transaction's state.
 """
 
@@ -24,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shutil
 import signal
 import sqlite3
@@ -44,13 +47,14 @@ from ..ingest.parse import parse_source
 from .chunking import ChunkingParams, chunk_report
 from .format import (
     APPLICATION_ID, FORMAT_VERSION, LEXICAL_SETTINGS, SCHEMA, VECTOR_KINDS, Manifest, chunk_from_json, chunk_to_json, dumps,
-    report_to_json, sha256_bytes,
+    SUFFIX, report_to_json, sha256_bytes,
 )
 from .naming import DEFAULT_NAME, IndexLocation, check_root, refuse_links, resolve_location
 from .read import (
     IndexMisnamed,
     manifest_in,
     model_fingerprint,
+    sqlite_intact,
     newer_format,
     read_manifest,
     read_rows,
@@ -215,6 +219,7 @@ class _Writer:
     conn: sqlite3.Connection
     waited: bool = False
     tidied: list[str] = field(default_factory=list)
+    intact: bool = True  # the file passes SQLite's quick_check: it can be rewritten in place
 
 
 def _journal(loc: IndexLocation) -> Path:
@@ -307,7 +312,11 @@ def _writer(loc: IndexLocation, notify: Callable[[str], None] | None, timeout: f
             # This transaction takes a left-over one over, and SQLite deletes it when it ends.
             if journal_before and not w.waited and _journal(loc).exists():
                 w.tidied.append("the journal of a build killed while writing")
-            if w.tidied:  # a write makes the transaction own the stale journal, so SQLite deletes it at the end
+            # A file whose pages are damaged cannot be rewritten in place (SQLite stops at the first
+            # bad page: "database disk image is malformed"): the build then writes its
+            # replacement beside it and renames it into place (_write).
+            w.intact = sqlite_intact(conn)
+            if w.tidied and w.intact:  # a write makes the transaction own the stale journal, so SQLite deletes it at the end
                 version = conn.execute("PRAGMA user_version").fetchone()[0]
                 conn.execute(f"PRAGMA user_version = {int(version)}")
             if not loc.path.exists() or os.stat(loc.path).st_ino != inode:
@@ -458,8 +467,69 @@ def _write(w: _Writer, loc: IndexLocation, report, src_path, kind, digest, param
         },
     }
     progress("write", 0, 1)
-    conn = w.conn
-    conn.execute("PRAGMA cache_size = -262144")  # 256 MB: the transaction stays in memory until COMMIT
+    with _target(w, loc) as conn:
+        _store(conn, report, chunks, tokens, sentence_tokens, chunk_vectors, sentence_vectors, token_vectors, token_offsets, manifest)
+    progress("write", 1, 1)
+    return Manifest(manifest)
+
+
+def _temporary_path(loc: IndexLocation) -> Path:
+    return loc.root / f".{loc.name}{SUFFIX}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp"
+
+
+TMP_INDEX_RE = re.compile(r"^\.(?P<name>.+)\.sqlite\.(?P<pid>\d+)\.[0-9a-f]+\.tmp(?:-journal)?$")
+
+
+@contextlib.contextmanager
+def _target(w: _Writer, loc: IndexLocation) -> Iterator[sqlite3.Connection]:
+    """Where the rows go: the build's own write transaction on an intact file (the commit is
+    the body's), or, on a damaged one, a new file beside it, committed, synced and renamed over
+    it while the lock is held: readers see the old file or the new one, never a mix. The new
+    file's name holds this process's id, so one a killed build left is known for what it is."""
+    if w.intact:
+        w.conn.execute("PRAGMA cache_size = -262144")  # 256 MB: the transaction stays in memory until COMMIT
+        yield w.conn
+        return
+    tmp = _temporary_path(loc)
+    refuse_links(loc.root, tmp)
+    conn = None
+    try:
+        os.close(os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY | getattr(os, "O_NOFOLLOW", 0), 0o644))
+        conn = sqlite3.connect(tmp, isolation_level=None, check_same_thread=False)
+        conn.execute("PRAGMA cache_size = -262144")
+        conn.execute("BEGIN IMMEDIATE")
+        yield conn
+        conn.close()
+        conn = None
+        fd = os.open(tmp, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        with contextlib.suppress(FileNotFoundError):
+            _journal(loc).unlink()  # the damaged file's (a killed build's): it must not be taken for the new file's
+        os.replace(tmp, loc.path)
+        _fsync_dir(loc.root)
+    finally:
+        if conn is not None:
+            conn.close()
+        for leftover in (tmp, tmp.with_name(tmp.name + "-journal")):
+            with contextlib.suppress(OSError):
+                leftover.unlink()
+
+
+def _fsync_dir(folder: Path) -> None:
+    with contextlib.suppress(OSError):
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _store(conn: sqlite3.Connection, report, chunks, tokens, sentence_tokens, chunk_vectors, sentence_vectors,
+           token_vectors, token_offsets, manifest: dict) -> None:
+    """Every row of one build, in the open write transaction, then COMMIT."""
     for table in ("manifest", "report", "chunks", "vectors"):
         conn.execute(f"DROP TABLE IF EXISTS {table}")
     for statement in filter(str.strip, SCHEMA.split(";")):
@@ -484,8 +554,6 @@ def _write(w: _Writer, loc: IndexLocation, report, src_path, kind, digest, param
     _test_pause("commit")
     conn.execute("PRAGMA busy_timeout = 60000")  # COMMIT waits for readers to finish their read
     conn.execute("COMMIT")
-    progress("write", 1, 1)
-    return Manifest(manifest)
 
 
 def _token_vectors(sentences: list[str], hashes: list[str], cache: dict[str, np.ndarray], encoder, progress) -> tuple[np.ndarray, np.ndarray]:
@@ -516,6 +584,9 @@ def _tidy(loc: IndexLocation) -> list[str]:
     temporaries = remove_stale_temporaries(loc.root)
     if temporaries:
         said.append(f"{len(temporaries)} unfinished encoder export{'s' if len(temporaries) != 1 else ''} of a killed build")
+    unfinished = _remove_stale_index_files(loc.root)
+    if unfinished:
+        said.append(f"{len(unfinished)} unfinished replacement{'s' if len(unfinished) != 1 else ''} of a damaged index, of a killed build")
     legacy = loc.legacy_folder
     with contextlib.suppress(OSError):
         if not legacy.is_symlink() and (legacy / "manifest.json").is_file() and all(
@@ -528,3 +599,19 @@ def _tidy(loc: IndexLocation) -> list[str]:
         if lock.is_file() and not lock.is_symlink():
             lock.unlink()
     return said
+
+
+def _remove_stale_index_files(root: Path) -> list[str]:
+    """Remove the replacement index files (and their journals) that builds killed while
+    replacing a damaged index left (_target): those of processes that are gone."""
+    from .encoder_files import _alive
+
+    removed = []
+    with contextlib.suppress(OSError):
+        for path in root.iterdir():
+            m = TMP_INDEX_RE.match(path.name)
+            if m and not path.is_symlink() and not _alive(int(m["pid"])):
+                with contextlib.suppress(OSError):
+                    path.unlink()
+                    removed.append(path.name)
+    return [name for name in removed if not name.endswith("-journal")]

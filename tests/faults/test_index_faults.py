@@ -137,6 +137,102 @@ def test_i_damaged_index_is_rebuilt_and_said_so(small, tmp_path, damage):
     assert {row["name"]: row["status"] for row in json.loads(r.stdout)} == {"kazakhstan-2011": "ok", "rur": "ok"}
 
 
+def _garble_pages(db: Path, pages: list[int], seed: int = 20) -> None:
+    """Random bytes over whole SQLite pages (1-based), the file's size kept."""
+    import sqlite3
+
+    conn = sqlite3.connect(db)
+    size = conn.execute("PRAGMA page_size").fetchone()[0]
+    conn.close()
+    raw = bytearray(db.read_bytes())
+    rnd = random.Random(seed)
+    for page in pages:
+        raw[(page - 1) * size : page * size] = bytes(rnd.randrange(256) for _ in range(size))
+    _replace_bytes(db, bytes(raw))
+
+
+def _quick_check(db: Path) -> list:
+    import sqlite3
+
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        return [r[0] for r in conn.execute("PRAGMA quick_check").fetchall()]
+    except sqlite3.DatabaseError as exc:
+        return [str(exc)]
+    finally:
+        conn.close()
+
+
+@pytest.mark.parametrize("how", ["ask", "index", "index --rebuild"])
+def test_i_sqlite_page_damage_is_rebuilt_in_place(small, tmp_path, how):
+    """Item 16 of issue 20: random bytes over pages 3-4 (the report's and the chunks' tables) made
+    the automatic rebuild and `kzqa index --rebuild` both fail "database disk image is malformed"
+    until the file was deleted by hand. The build writes a damaged file's replacement beside it
+    and renames it into place: nothing else is left, and the index checks clean."""
+    c = copy_small(small, tmp_path / "root")
+    files = files_of(c["root"])
+    _garble_pages(c["db"], [3, 4])
+    assert _quick_check(c["db"]) != ["ok"]
+    rows = {row["name"]: row for row in json.loads(run(["list", "--json"], c["env"]).stdout)}
+    assert rows["rur"]["status"] == "damaged" and "malformed" in rows["rur"]["problem"]
+    if how == "ask":
+        obj, said = ask_small(c, expect_rebuild=True)
+        assert "malformed" in said and "4,217" in obj["answer"]["text"]
+    else:
+        r = run(["index", str(small["src"]), "--name", "rur", *how.split()[1:]], c["env"])
+        assert r.exit_code == 0 and "built index 'rur'" in r.stdout, r.output
+    assert _quick_check(c["db"]) == ["ok"]
+    assert files_of(c["root"]) == files  # no temporary file, no journal
+    rows = {row["name"]: row["status"] for row in json.loads(run(["list", "--json"], c["env"]).stdout)}
+    assert rows == {"kazakhstan-2011": "ok", "rur": "ok"}
+    obj, _ = ask_small(c, expect_rebuild=False)
+    assert "4,217" in obj["answer"]["text"]
+
+
+def test_i_a_build_killed_while_replacing_a_damaged_index_leaves_it_and_is_tidied(small, tmp_path):
+    """The replacement of a damaged index is written beside it: kill -9 that build while it
+    writes, and the damaged file is as it was; the next build removes what the killed one left,
+    says so, and replaces the index."""
+    c = copy_small(small, tmp_path / "root")
+    files = files_of(c["root"])
+    _garble_pages(c["db"], [3, 4])
+    damaged = c["db"].read_bytes()
+    log = tmp_path / "killed.log"
+    with open(log, "wb") as err:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "qa.front.cli", "index", str(small["src"]), "--name", "rur", "--rebuild"],
+            stdout=subprocess.DEVNULL, stderr=err, env={**c["env"], "KZQA_TEST_PAUSE_AT": "write"},
+        )
+        try:
+            _wait_for(log, "test pause at write", proc=proc)
+        finally:
+            proc.send_signal(signal.SIGKILL)
+            proc.wait()
+    assert c["db"].read_bytes() == damaged
+    assert [p.name for p in c["root"].glob(".rur.sqlite.*.tmp")], files_of(c["root"])
+    r = run(["index", str(small["src"]), "--name", "rur"], c["env"])
+    assert r.exit_code == 0 and "built index 'rur'" in r.stdout, r.output
+    assert "removed what earlier runs left: 1 unfinished replacement of a damaged index" in r.stderr
+    assert files_of(c["root"]) == files and _quick_check(c["db"]) == ["ok"]
+
+
+def test_i_damage_on_a_page_no_row_lives_on_is_found(small, tmp_path):
+    """Item 16 of issue 20: damage on a page the reader never reads (here the vectors table's
+    key index) left `kzqa list` saying ok though PRAGMA quick_check failed. The check is SQLite's
+    own as well as the rows' checksums; `kzqa index` then rebuilds it."""
+    c = copy_small(small, tmp_path / "root")
+    (page,) = sql(c["db"], "SELECT rootpage FROM sqlite_master WHERE name = 'sqlite_autoindex_vectors_1'")[0]
+    _garble_pages(c["db"], [page])
+    assert _quick_check(c["db"]) != ["ok"]
+    rows = {row["name"]: row for row in json.loads(run(["list", "--json"], c["env"]).stdout)}
+    assert rows["rur"]["status"] == "damaged", rows["rur"]
+    r = run(["index", str(small["src"]), "--name", "rur"], c["env"])
+    assert r.exit_code == 0 and "built index 'rur'" in r.stdout, r.output
+    assert _quick_check(c["db"]) == ["ok"]
+    rows = {row["name"]: row["status"] for row in json.loads(run(["list", "--json"], c["env"]).stdout)}
+    assert rows["rur"] == "ok"
+
+
 def test_i_damaged_encoder_is_not_copied_forward_into_a_new_index(small, tmp_path):
     """Item 2: a new index in a root whose encoder file is damaged gets a fresh export, and the
     damaged file is gone (it never verifies, so it is never reused)."""
