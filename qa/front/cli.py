@@ -397,7 +397,7 @@ def _index_folder(folder: Path, index_dir, rebuild: bool) -> None:
     """Index every report file of a folder under its country-and-year name; a file that cannot be
     indexed is reported and the others go on (exit status 1 if any failed)."""
     from ..index.naming import DEFAULT_NAME, free_name, report_files
-    from ..index.write import build_index
+    from ..index.write import AnotherReport, build_index
 
     files = report_files(folder)
     if not files:
@@ -411,6 +411,11 @@ def _index_folder(folder: Path, index_dir, rebuild: bool) -> None:
                 name = None if _is_shipped(path) else free_name(path, taken | {DEFAULT_NAME})
                 taken.add(name or DEFAULT_NAME)
                 results.append(build_index(path, index_dir, name, rebuild=rebuild, progress=progress.report(n, name or DEFAULT_NAME), notify=_notify))
+            except AnotherReport as exc:  # --name is for one file: say what a folder can do
+                failures += 1
+                results.append(None)
+                click.echo(f"kzqa: error: {path}: index {exc.name!r} holds another report ({exc.shown}); "
+                           "index this file alone with --name NAME, or the folder with --rebuild to replace it", err=True)
             except KzqaError as exc:
                 failures += 1
                 results.append(None)

@@ -126,9 +126,9 @@ def build_index(
     if before is not None and not rebuild and not _journal(loc).exists():
         # the common case, an up-to-date index, needs no lock (nor a writable folder: `kzqa
         # index` on a read-only index just says it is up to date)
-        _check_replace(loc, before, src_path, rebuild)
+        moved = _check_replace(loc, before, src_path, rebuild, digest)
         with contextlib.suppress(IndexDamaged):
-            if not stale_reasons(before, params, digest, read_path):
+            if not moved and not stale_reasons(before, params, digest, read_path):
                 verify_index(loc)
                 return BuildResult(before, built=False, cleaned=_tidy(loc))
     with _writer(loc, notify) as w:
@@ -142,16 +142,19 @@ def build_index(
                 raise KzqaError(f"{exc}; rename it back, give another --name, or --rebuild to replace it") from None
             old = None
         if old is not None:
-            _check_replace(loc, old, src_path, rebuild)
+            moved = _check_replace(loc, old, src_path, rebuild, digest)
             fresh = False
             with contextlib.suppress(IndexDamaged):
-                if not stale_reasons(old, params, digest, read_path):
+                if not moved and not stale_reasons(old, params, digest, read_path):
                     read_rows(w.conn, loc, old)
                     verify_index_encoder(loc, old)
                     fresh = True
             by_other = fresh and w.waited and (before is None or before.build_id != old.build_id)
             if fresh and (not rebuild or by_other):
                 return BuildResult(old, built=False, cleaned=w.tidied + _tidy(loc), by_other=by_other)
+            if moved and notify:
+                notify(f"index {loc.name!r} holds this very report text, read from {old.data['corpus']['source']}; "
+                       f"now from {src_path} (its unchanged passages are not embedded again)")
         progress("parse", 0, 1)
         src = decode_source(read_path, raw)
         report = parse_source(src, read_path.stem if src_path else None)
@@ -194,22 +197,37 @@ def _source_path(source: str | Path | None, loc: IndexLocation) -> Path | None:
     return src
 
 
-def _check_replace(loc: IndexLocation, old: Manifest, src_path: Path | None, rebuild: bool) -> None:
-    """Refuse to replace, without --rebuild, an index of another file or one a newer kzqa made."""
-    if rebuild:
-        return
+class AnotherReport(KzqaError):
+    """The index of that name holds another report (another file, and other text)."""
+
+    def __init__(self, message: str, name: str, shown: str) -> None:
+        super().__init__(message)
+        self.name, self.shown = name, shown
+
+
+def _check_replace(loc: IndexLocation, old: Manifest, src_path: Path | None, rebuild: bool, digest: str) -> bool:
+    """Refuse to replace, without --rebuild, an index of another report or one a newer kzqa made.
+    True when the index holds the very bytes of `src_path` read from another file (a folder
+    moved or copied): the same report, to be rebuilt from its new place, not refused."""
     if newer_format(old):
+        if rebuild:
+            return False
         raise KzqaError(
             f"index {loc.name!r} was built by a newer kzqa (format {old.data['format_version']}; this kzqa reads "
             f"format {FORMAT_VERSION}); upgrade kzqa, or give --rebuild to replace it"
         )
     was = old.data["corpus"].get("source")
     now = "package" if src_path is None else str(src_path)
-    if was != now:
-        shown = "the shipped report" if was == "package" else was
-        raise KzqaError(
-            f"index {loc.name!r} holds another report ({shown}); give another --name, or --rebuild to replace it"
-        )
+    if was == now:
+        return False
+    if src_path is not None and was != "package" and old.data["corpus"].get("sha256") == digest:
+        return True
+    if rebuild:
+        return False
+    shown = "the shipped report" if was == "package" else was
+    raise AnotherReport(
+        f"index {loc.name!r} holds another report ({shown}); give another --name, or --rebuild to replace it", loc.name, shown
+    )
 
 
 # ---------------------------------------------------------------- the write transaction
