@@ -429,23 +429,28 @@ def _write(w: _Writer, loc: IndexLocation, report, src_path, kind, digest, param
     vectors = np.zeros((len(texts), ENCODER.dim), dtype=np.float32)
     cache, token_cache = _cached_vectors(w.conn, old)
     hashes = [sha256_bytes(t) for t in texts]
-    todo = sorted((i for i, h in enumerate(hashes) if h not in cache), key=lambda i: len(texts[i]))
+    # each distinct text is embedded once: a document that repeats itself (a page furniture line
+    # on every page, 20,000 identical pages) costs what its distinct text costs
+    first = {}
     for i, h in enumerate(hashes):
-        if h in cache:
-            vectors[i] = cache[h]
+        first.setdefault(h, i)
+    todo = sorted((i for h, i in first.items() if h not in cache), key=lambda i: len(texts[i]))
     if todo:
         progress("load model", 0, 1)
         encoder = _reference_encoder(ReferenceEncoder)
         progress("load model", 1, 1)
     for start in range(0, len(todo), EMBED_BATCH):
         batch = todo[start : start + EMBED_BATCH]
-        vectors[batch] = encoder.encode([texts[i] for i in batch], batch_size=MODEL_BATCH)
+        for i, vector in zip(batch, encoder.encode([texts[i] for i in batch], batch_size=MODEL_BATCH)):
+            cache[hashes[i]] = vector
         progress("embed", min(start + EMBED_BATCH, len(todo)), len(todo))
         if start == 0:
             _test_pause("embed")
     if not todo:
         progress("embed", len(texts), len(texts))
         _test_pause("embed")
+    for i, h in enumerate(hashes):
+        vectors[i] = cache[h]
     chunk_vectors, sentence_vectors = vectors[: len(chunks)], vectors[len(chunks) :]
     token_vectors, token_offsets = _token_vectors(texts[len(chunks) :], hashes[len(chunks) :], token_cache, encoder if todo else None, progress)
 
@@ -580,16 +585,19 @@ def _token_vectors(sentences: list[str], hashes: list[str], cache: dict[str, np.
     from ..represent.dense import ReferenceEncoder
     from ..represent.late import content_vectors, pack
 
-    todo = [i for i, h in enumerate(hashes) if h not in cache]
-    per: list[np.ndarray | None] = [cache.get(h) for h in hashes]
+    cache = dict(cache)
+    first = {}
+    for i, h in enumerate(hashes):
+        first.setdefault(h, i)
+    todo = [i for h, i in first.items() if h not in cache]  # each distinct sentence once
     if todo:
         encoder = encoder or _reference_encoder(ReferenceEncoder)
         for start in range(0, len(todo), EMBED_BATCH):
             batch = todo[start : start + EMBED_BATCH]
             for i, (tokens, ids) in zip(batch, encoder.token_vectors([sentences[i] for i in batch], batch_size=MODEL_BATCH)):
-                per[i] = content_vectors(tokens, ids)
+                cache[hashes[i]] = content_vectors(tokens, ids)
             progress("token vectors", min(start + EMBED_BATCH, len(todo)), len(todo))
-    return pack([np.asarray(p, dtype=np.float32) for p in per])
+    return pack([np.asarray(cache[h], dtype=np.float32) for h in hashes])
 
 
 def _tidy(loc: IndexLocation) -> list[str]:
