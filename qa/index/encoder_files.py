@@ -31,11 +31,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import IndexDamaged, KzqaError
+from .format import SHA_RE
 from .naming import refuse_links
 
 MODELS_DIR = "models"
 STAMPS_DB = "verified.sqlite"
-SHA_RE = re.compile(r"^[0-9a-f]{64}$")
 TMP_RE = re.compile(r"^\.(?P<sha>[0-9a-f]{1,64})\.(?P<pid>\d+)\.[0-9a-f]+\.tmp$")
 STALE_TMP_SECONDS = 3600.0
 

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,6 +41,9 @@ FORMAT_VERSION = 4  # 3: sentence token vectors for late interaction; 4: country
 
 
 APPLICATION_ID = 0x6B7A7161  # "kzqa": marks the SQLite files kzqa wrote
+
+
+SHA_RE = re.compile(r"^[0-9a-f]{64}$")  # how a sha256 is written (encoder files are named by theirs)
 
 
 LEXICAL_SETTINGS = {"variant": "lucene", "stem": True, "stop_words": True, "k1": 1.2, "b": 0.75}
@@ -201,8 +205,6 @@ def manifest_problem(data: dict) -> str | None:
     encoder = data["encoder"]
     if not isinstance(encoder.get("key"), str) or not isinstance(encoder.get("sha256"), str):
         return "bad encoder"
-    from .encoder_files import SHA_RE
-
     if not SHA_RE.match(encoder["sha256"]) or "/" in encoder["key"] or encoder["key"].startswith("."):
         return "bad encoder"
     if not isinstance(data["model"].get("name"), str):
