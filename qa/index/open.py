@@ -63,8 +63,7 @@ def open_index(
         except IndexIncomplete:
             incomplete = True
         except IndexMisnamed as exc:
-            raise KzqaError(f"{exc}; rename it back, or replace it with: kzqa index "
-                            + ("" if loc.name == DEFAULT_NAME else f"FILE --name {loc.name} ") + "--rebuild") from None
+            raise KzqaError(str(exc), Fix.REBUILD, loc.name) from None  # or rename the file back
         except IndexDamaged as exc:
             problem = str(exc)
             with contextlib.suppress(KzqaError):
