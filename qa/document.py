@@ -5,6 +5,7 @@ the parser (qa/ingest/parse.py), stored in the index (qa/index/format.py), read 
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -83,6 +84,22 @@ class Report:
 
 def default_report_path() -> Path:
     return Path(str(resources.files("qa") / "data" / DEFAULT_REPORT_NAME))
+
+
+def drop_format_chars(text: str) -> str:
+    """Text without Unicode format characters (category Cf: soft hyphen, zero-width space and
+    joiners, bidirectional marks, a stray byte-order mark). They are invisible, so a reader never
+    meant them, but a tokeniser or a speller sees a word cut in two ("pris\u200boners" became
+    "pri owners"): questions and report text both lose them before anything reads their words."""
+    if text.isascii():
+        return text
+    return "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
+
+
+def readable(text: str) -> str:
+    """A file name as text for people: bytes that were not UTF-8 (kept by Python as lone
+    surrogates, which no encoder, database or output takes) shown as U+FFFD."""
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace") if not text.isascii() else text
 
 
 def normalize_space(text: str) -> str:

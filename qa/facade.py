@@ -30,7 +30,12 @@ def report_names(reports: str | list[str] | tuple[str, ...], index_dir: str | Pa
         if not names:
             raise KzqaError("no indexed reports to search", Fix.BUILD)
         return names
-    names = [str(n) for n in reports]
+    if not isinstance(reports, (list, tuple)):
+        raise KzqaError(f"reports is a list of index names, or \"all\" (got {type(reports).__name__})")
+    bad = next((n for n in reports if not isinstance(n, str)), "")
+    if bad != "":
+        raise KzqaError(f"reports is a list of index names (text); it holds {bad!r}")
+    names = list(reports)
     if not names:
         raise KzqaError("no reports to search")
     return names

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import unicodedata
 
+from .document import drop_format_chars
 from .errors import KzqaError
 
 MODES = ("bm25", "dense", "hybrid", "rerank")
@@ -46,7 +47,9 @@ def validate_question(question: str) -> str:
     bad = next((i for i, ch in enumerate(question) if "\ud800" <= ch <= "\udfff"), None)
     if bad is not None:  # a lone surrogate ("\ud800" in JSON): not text any encoder or output can take
         raise KzqaError(f"the question is not valid text (a lone surrogate at character {bad + 1})")
-    # control characters (a terminal escape, a NUL) become spaces: they must never reach the output
+    # control characters (a terminal escape, a NUL) become spaces: they must never reach the output;
+    # format characters (a zero-width space, a soft hyphen) go: they would cut a word in two
+    question = drop_format_chars(question)
     q = " ".join("".join(" " if unicodedata.category(ch) == "Cc" else ch for ch in question).split())
     if not q:
         raise KzqaError("the question is empty")

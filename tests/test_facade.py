@@ -81,3 +81,14 @@ def test_search_ranks_as_ask_does(index):
         passages = index.ask("prisoner amnesty", k=5, mode=mode).passages
         assert [h.chunk.id for h in hits] == [p.id for p in passages], mode
         assert [h.rank for h in hits] == [1, 2, 3, 4, 5]
+
+
+def test_reports_that_are_not_names_are_a_one_line_error(index_dir):
+    """Item 27 of issue 20: reports=[None] said "no index named 'None'"."""
+    import pytest
+
+    for reports, said in (([None], "it holds None"), (["kazakhstan-2011", 5], "it holds 5"), (5, "(got int)")):
+        with pytest.raises(qa.KzqaError) as err:
+            qa.ask("torture", index_dir=index_dir, reports=reports)
+        assert said in str(err.value) and "'None'" not in str(err.value)
+    assert qa.ask("torture", index_dir=index_dir, reports=("kazakhstan-2011",)).reports == ["kazakhstan-2011"]

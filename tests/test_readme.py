@@ -6,6 +6,8 @@ import io
 import re
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parent.parent
 README = (REPO / "README.md").read_text(encoding="utf-8")
 
@@ -106,3 +108,138 @@ def test_module_map_names_every_module_and_only_real_ones():
     folders = {str(p.relative_to(REPO)) + "/" for p in (REPO / "qa").iterdir() if p.is_dir() and (p / "__init__.py").exists()}
     assert modules - named == set()
     assert {f for f in folders if f not in named} == set()
+
+
+# ---------------------------------------------------------------- the figures (issue 20 item 8)
+
+def readme_table(first_header_cell: str, text: str = README) -> list[dict[str, str]]:
+    """The rows of the Markdown table in `text` whose header starts with `first_header_cell`."""
+    start = text.index(f"| {first_header_cell} |")
+    lines = text[start:].split("\n\n", 1)[0].strip().splitlines()
+    header = [c.strip() for c in lines[0].strip("|").split("|")]
+    return [dict(zip(header, (c.strip() for c in line.strip("|").split("|")))) for line in lines[2:]]
+
+
+def _ci(s, metric: str) -> str:
+    lo, hi = s.ci[metric]
+    return f"{s.metrics[metric]:.3f} ({lo:.2f}–{hi:.2f})"
+
+
+@pytest.fixture(scope="module")
+def eval_run(index, tmp_path_factory):
+    """What `kzqa eval --all-modes` computes, on the session index, in this process (the same
+    run_eval, sets, groups and k the command uses). Computed rather than read from a results file
+    kept beside README: a file would only move the question to whether it is still what the
+    program prints. It costs the suite's longest minute (651 questions, four modes); README's
+    tables are the project's headline claims."""
+    from qa.evaluation.evalset import default_questions_path, load_eval_set
+    from qa.evaluation.evaluate import run_eval
+    from qa.settings import MODES
+
+    sets = {n: load_eval_set(default_questions_path(n)) for n in ("original", "user")}
+    run = run_eval(index, sets, list(MODES), tmp_path_factory.mktemp("eval"))
+    return {
+        "groups": {(s.config, s.group): s for s in run.summaries},
+        "styles": {(s.config, s.group): s for s in run.style_summaries},
+    }
+
+
+def test_quality_tables_are_what_kzqa_eval_prints(eval_run):
+    """Every figure of README's Quality tables (the headline table's 0.2 rows, every
+    configuration, by style, by question type), and of eval/README.md's tables of this release,
+    is what `kzqa eval --all-modes` gives now."""
+    groups = eval_run["groups"]
+    headline = [r for r in readme_table("set (hybrid, the default)") if r["release"] == "0.2"]
+    assert [r["set (hybrid, the default)"] for r in headline] == ["user-test", "user-dev", "original"]
+    for row in headline:
+        s = groups[("hybrid", row["set (hybrid, the default)"])]
+        m = s.metrics
+        assert list(row.values())[2:] == [
+            _ci(s, "R@1"), f"{m['R@5']:.3f}", _ci(s, "RR@10"), _ci(s, "sentence_acc"), _ci(s, "answer_acc"),
+            f"{100 * m['none_rate']:.1f}%", f"{100 * m['unsure_rate']:.1f}%", f"{100 * m['declined']:.0f}%", f"{m['ece']:.3f}",
+        ], row
+    eval_readme = (REPO / "eval" / "README.md").read_text(encoding="utf-8")
+    release = eval_readme.split("### kzqa 0.2", 1)[1].split("\n### ", 1)[0]  # its tables of this release
+    for text in (README, release):
+        _check_detail_tables(eval_run, text)
+    met = re.search(r"Met:\s+answerable questions told \"not in the report\" ([\d.]+) %.*?flagged unsure ([\d.]+) %"
+                    r".*?calibration error ([\d.]+)", README, flags=re.S)
+    m = groups[("hybrid", "user-test")].metrics
+    assert met.groups() == (f"{100 * m['none_rate']:.1f}", f"{100 * m['unsure_rate']:.1f}", f"{m['ece']:.3f}")
+
+
+def _check_detail_tables(eval_run, text: str) -> None:
+    """Every configuration, by style, by question type: as README.md and eval/README.md show them."""
+    groups, styles = eval_run["groups"], eval_run["styles"]
+    every = readme_table("config | set | R@1", text)
+    assert len(every) == 12
+    for row in every:
+        s = groups[(row["config"], row["set"])]
+        m = s.metrics
+        assert list(row.values())[2:] == [
+            _ci(s, "R@1"), _ci(s, "RR@10"), _ci(s, "sentence_acc"), _ci(s, "answer_acc"),
+            f"{m['none_rate']:.3f}", f"{m['unsure_rate']:.3f}", f"{m['declined']:.3f}", f"{m['ece']:.3f}",
+        ], row
+    by_style = readme_table("config | style", text)
+    assert len(by_style) == 6
+    for row in by_style:
+        s = styles[(row["config"], row["style"])]
+        m = s.metrics
+        assert list(row.values())[2:] == [
+            f"{int(m['answerable'])}+{int(m['unanswerable'])}", _ci(s, "R@1"), _ci(s, "RR@10"), _ci(s, "sentence_acc"),
+            _ci(s, "answer_acc"), f"{m['none_rate']:.3f}", f"{m['declined']:.3f}",
+        ], row
+    by_type = readme_table("config | set | measure", text)
+    assert len(by_type) == 6
+    for row in by_type:
+        m = groups[(row["config"], row["set"])].metrics
+        measure = {"ans": "answer_acc", "sent": "sentence_acc"}[row["measure"]]
+        for t in ("numeric", "who", "when", "what", "why"):
+            assert row[t] == f"{m[f'{measure}[{t}]']:.3f} ({int(m[f'n[{t}]'])})", (row, t)
+
+
+def test_index_figures_are_the_index_built(index_dir):
+    """The index's size, its encoder's and its counts, as README states them."""
+    from qa.index.naming import resolve_location
+    from qa.index.read import read_manifest
+
+    loc = resolve_location(index_dir)
+    size = re.search(r"`kazakhstan-2011\.sqlite` is the shipped\s+one; ([\d.]+) MB[,)]", README)
+    assert size and size.group(1) == f"{loc.path.stat().st_size / 1e6:.1f}"
+    (encoder,) = (index_dir / "models").rglob("*.onnx")
+    assert re.search(rf"the {encoder.stat().st_size / 1e6:.0f} MB query encoder", README)
+    counts = read_manifest(loc).data["counts"]
+    assert re.search(rf"{counts['chunks']} passages and {counts['sentences']} sentences are\s+embedded", README)
+
+
+def test_json_example_shows_what_kzqa_ask_json_prints(cli_env):
+    """README's JSON example: every value it spells out (not "...") is the program's, to the
+    places it shows."""
+    import json
+
+    from click.testing import CliRunner
+
+    from qa.front.cli import cli
+
+    r = CliRunner().invoke(cli, ["ask", "how many prisoners were released", "--json"], env=cli_env)
+    obj = json.loads(r.stdout)
+    block = README.split("JSON (`kzqa ask --json`", 1)[1].split("```\n", 1)[1].split("\n```", 1)[0]
+    where, checked = obj, 0
+    for line in block.splitlines():
+        head = re.match(r'^[ {]{1,2}"(\w+)": ', line)
+        if head:
+            where = {"query": obj["query"], "answer": obj["answer"], "passages": obj["passages"][0]}.get(head.group(1), obj)
+        code = line.split("  #", 1)[0]
+        for key, value in re.findall(r'"(\w+)": (true|false|null|-?\d+(?:\.\d+)?|"[^"]*"|\[[^\[\]]*\])', code):
+            if "..." in value or key in ("question", "query", "answer", "passages"):
+                continue
+            try:
+                shown = json.loads(value)
+            except ValueError:
+                continue
+            actual = where[key]
+            if isinstance(shown, float):
+                actual = round(actual, len(value.split(".")[1]))
+            assert actual == shown, (key, actual, shown)
+            checked += 1
+    assert checked >= 20

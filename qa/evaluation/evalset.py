@@ -59,6 +59,37 @@ def _as_list(value) -> list:
     return list(value) if isinstance(value, list) else [value]
 
 
+def _item_problem(d) -> str | None:
+    """What makes a parsed eval line unusable, in a few words (None: nothing): every field the
+    eval reads is checked for its type here, so a wrong one is a one-line error, not a crash."""
+    if not isinstance(d, dict):
+        return "not a JSON object"
+    if "id" not in d or "question" not in d:
+        return "no " + " or ".join(f'"{k}"' for k in ("id", "question") if k not in d)
+    if not isinstance(d["id"], (str, int)) or isinstance(d["id"], bool):
+        return '"id" must be text or a whole number'
+    if not isinstance(d["question"], str):
+        return '"question" must be text'
+    for key in ("answer", "evidence", "section", "heading"):
+        value = d.get(key)
+        values = value if isinstance(value, list) else [value] if value is not None else []
+        bad = next((v for v in values if not isinstance(v, str)), "")
+        if bad != "":
+            return f'"{key}" must be text or a list of texts; it holds {_short_json(bad)}'
+    for key in ("type", "style", "split"):
+        if d.get(key) is not None and not isinstance(d[key], str):
+            return f'"{key}" must be text; it is {_short_json(d[key])}'
+    return None
+
+
+def _short_json(value, limit: int = 40) -> str:
+    try:
+        text = json.dumps(value, ensure_ascii=False)
+    except (ValueError, RecursionError):
+        text = type(value).__name__
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def load_eval_set(path: str | Path | None = None) -> list[EvalItem]:
     p = Path(path) if path else default_questions_path()
     if not p.is_file():
@@ -76,14 +107,17 @@ def load_eval_set(path: str | Path | None = None) -> list[EvalItem]:
             continue
         try:
             d = json.loads(line)
-            item = EvalItem(
-                id=str(d["id"]), question=d["question"], answers=_as_list(d.get("answer")),
-                evidence=_as_list(d.get("evidence")), type=d.get("type", "what"),
-                section=_as_list(d.get("section")), heading=_as_list(d.get("heading")),
-                style=d.get("style"), split=d.get("split"),
-            )
-        except (json.JSONDecodeError, KeyError, TypeError, AttributeError, RecursionError, ValueError) as exc:
+        except (ValueError, RecursionError) as exc:
             raise KzqaError(f"{p}: line {n} is not a valid eval item ({exc.__class__.__name__})") from None
+        problem = _item_problem(d)
+        if problem:
+            raise KzqaError(f"{p}: line {n} is not a valid eval item ({problem})")
+        item = EvalItem(
+            id=str(d["id"]), question=d["question"], answers=_as_list(d.get("answer")),
+            evidence=_as_list(d.get("evidence")), type=d.get("type") or "what",
+            section=_as_list(d.get("section")), heading=_as_list(d.get("heading")),
+            style=d.get("style"), split=d.get("split"),
+        )
         if not isinstance(item.question, str) or not item.question.strip():
             raise KzqaError(f"{p}: line {n} has no question")
         if not item.id or any(ch.isspace() for ch in item.id):

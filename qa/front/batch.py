@@ -33,6 +33,12 @@ class BatchItem:
 BOM = b"\xef\xbb\xbf"
 
 
+def json_error(exc: json.JSONDecodeError) -> str:
+    """What is wrong with a JSON text, as a phrase: json's own message names the place with a
+    trailing "at" in some cases ("Unterminated string starting at"), not in others."""
+    return f"{exc.msg.removesuffix(' at')} at column {exc.colno}"
+
+
 def _has_surrogates(text: str) -> bool:
     return any("\ud800" <= ch <= "\udfff" for ch in text)
 
@@ -53,7 +59,7 @@ def parse_batch_bytes(data: bytes) -> list[BatchItem]:
             try:
                 obj = json.loads(line)
             except json.JSONDecodeError as exc:
-                items.append(BatchItem(n, n, None, f"line {n}: malformed JSON ({exc.msg} at column {exc.colno})"))
+                items.append(BatchItem(n, n, None, f"line {n}: malformed JSON ({json_error(exc)})"))
                 continue
             except RecursionError:
                 items.append(BatchItem(n, n, None, f"line {n}: malformed JSON (nested too deeply)"))

@@ -12,6 +12,7 @@ would import the same helpers back.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
@@ -400,7 +401,7 @@ def _index_folder(folder: Path, index_dir, rebuild: bool) -> None:
     """Index every report file of a folder under its country-and-year name; a file that cannot be
     indexed is reported and the others go on (exit status 1 if any failed)."""
     from ..index.naming import DEFAULT_NAME, free_name, report_files
-    from ..index.write import build_index
+    from ..index.write import AnotherReport, build_index
     from .hints import explain
 
     files = report_files(folder)
@@ -415,10 +416,21 @@ def _index_folder(folder: Path, index_dir, rebuild: bool) -> None:
                 name = None if _is_shipped(path) else free_name(path, taken | {DEFAULT_NAME})
                 taken.add(name or DEFAULT_NAME)
                 results.append(build_index(path, index_dir, name, rebuild=rebuild, progress=progress.report(n, name or DEFAULT_NAME), notify=_notify))
+            except AnotherReport as exc:  # --name is for one file: say what a folder can do
+                failures += 1
+                results.append(None)
+                click.echo(f"kzqa: error: {path}: index {exc.name!r} holds another report ({exc.shown}); "
+                           "index this file alone with --name NAME, or the folder with --rebuild to replace it", err=True)
             except KzqaError as exc:
                 failures += 1
                 results.append(None)
-                click.echo(f"kzqa: error: {path}: {explain(exc, building=True)}", err=True)
+                click.echo(f"kzqa: error: {_about(path, explain(exc, building=True))}", err=True)
+            except Exception as exc:  # one file's fault must not stop the others
+                if os.environ.get("KZQA_DEBUG"):
+                    raise
+                failures += 1
+                results.append(None)
+                click.echo(f"kzqa: error: {path}: internal error: {exc.__class__.__name__}: {exc} (set KZQA_DEBUG=1 for a traceback)", err=True)
     finally:
         progress.close()
     for result in results:
@@ -426,6 +438,14 @@ def _index_folder(folder: Path, index_dir, rebuild: bool) -> None:
             _say_built(result, index_dir, named=True)
     if failures:
         sys.exit(EXIT_ERROR)
+
+
+def _about(path: Path, message: str) -> str:
+    """A message about one file of a folder, naming the file once: many already start with it."""
+    named = {str(path)}
+    with contextlib.suppress(OSError, RuntimeError):
+        named.add(str(path.resolve()))
+    return message if any(n in message for n in named) else f"{path}: {message}"
 
 
 @cli.command("list")

@@ -549,4 +549,5 @@ def index_table(rows: list[dict], root) -> str:
     for n, row in enumerate(table):
         cells = [cell.rjust(w) if c in (3, 4) and n else cell.ljust(w) for c, (cell, w) in enumerate(zip(row, widths))]
         lines.append("  ".join(cells + [row[-1]]).rstrip())
-    return terminal_safe("\n".join(lines)) + f"\n\n{len(rows)} index(es) in {root}; * = the default\n"
+    legend = "; * = the default" if any(r.get("default") for r in rows) else ""  # only where a row has the star
+    return terminal_safe("\n".join(lines)) + f"\n\n{len(rows)} index(es) in {root}{legend}\n"

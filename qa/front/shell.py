@@ -28,18 +28,24 @@ if TYPE_CHECKING:  # pragma: no cover
 PROMPT = "kzqa> "
 HISTORY_LENGTH = 1000
 
-HELP = """\
-Type a question and press Enter. Commands:
-  :k N          passages per answer (now {k})
-  :mode M       retrieval mode: {modes} (now {mode})
-  :report N... the reports to ask: index names (see `kzqa list`), or all (now {reports})
-  :show REF     the text REF points to: a passage id, a section (1.c), a heading, a page (p5)
-  :toc          the report's outline with page numbers
-  :json         switch JSON output on or off
-  :format F     output format: text, json or markdown (now {fmt})
-  :help         this help
-  :quit         leave (or Ctrl-D)
-Ctrl-C cancels the question being answered; Up/Down recall earlier lines."""
+# (command, what it does): the help lays them out in two columns (a hand-padded table drifted)
+HELP_ROWS = (
+    (":k N", "passages per answer (now {k})"),
+    (":mode M", "retrieval mode: {modes} (now {mode})"),
+    (":report N...", "the reports to ask: index names (see `kzqa list`), or all (now {reports})"),
+    (":show REF", "the text REF points to: a passage id, a section (1.c), a heading, a page (p5)"),
+    (":toc", "the report's outline with page numbers"),
+    (":json", "switch JSON output on or off"),
+    (":format F", "output format: text, json or markdown (now {fmt})"),
+    (":help", "this help"),
+    (":quit", "leave (or Ctrl-D)"),
+)
+_WIDTH = max(len(c) for c, _ in HELP_ROWS) + 2
+HELP = "\n".join((
+    "Type a question and press Enter. Commands:",
+    *(f"  {c.ljust(_WIDTH)}{what}" for c, what in HELP_ROWS),
+    "Ctrl-C cancels the question being answered; Up/Down recall earlier lines.",
+))
 
 COMMANDS = (":k", ":mode", ":report", ":show", ":toc", ":json", ":format", ":help", ":quit")
 ALIASES = {":q": ":quit", ":exit": ":quit", ":h": ":help", ":?": ":help", ":f": ":format", ":s": ":show"}

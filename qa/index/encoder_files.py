@@ -31,10 +31,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import IndexDamaged, KzqaError
+from .format import SHA_RE
+from .naming import refuse_links
 
 MODELS_DIR = "models"
 STAMPS_DB = "verified.sqlite"
-SHA_RE = re.compile(r"^[0-9a-f]{64}$")
 TMP_RE = re.compile(r"^\.(?P<sha>[0-9a-f]{1,64})\.(?P<pid>\d+)\.[0-9a-f]+\.tmp$")
 STALE_TMP_SECONDS = 3600.0
 
@@ -71,7 +72,14 @@ def _stamp(st: os.stat_result) -> tuple:
 
 
 def _stamps(root: Path, write: bool) -> sqlite3.Connection | None:
+    """The verification record, or None where it cannot be used: unwritable, or a symbolic link
+    (never written through, nor trusted: it could vouch for a file it never saw)."""
     path = models_root(root) / STAMPS_DB
+    try:
+        refuse_links(root, path)
+        refuse_links(root, path.with_name(STAMPS_DB + "-journal"))
+    except KzqaError:
+        return None
     try:
         if write:
             conn = sqlite3.connect(path, timeout=5.0, isolation_level=None)
@@ -181,9 +189,11 @@ def remove_stale_temporaries(root: Path) -> list[str]:
     or older than an hour. Returns what it removed."""
     removed = []
     base = models_root(root)
+    if base.is_symlink():
+        return removed  # removing is writing: never through a link
     with contextlib.suppress(OSError):
         for folder in base.iterdir():
-            if not folder.is_dir():
+            if not folder.is_dir() or folder.is_symlink():
                 continue
             for tmp in folder.iterdir():
                 m = TMP_RE.match(tmp.name)
@@ -213,10 +223,12 @@ def ensure_encoder(root: Path, key: str, export) -> str:
     there and verifies, else a fresh export (`export(path)` writes the ONNX file at path), hashed
     and renamed into place. Files that do not verify are removed."""
     folder = models_root(root) / key
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise KzqaError(f"cannot write index folder {root}: {exc.strerror or exc}") from None
+    if not folder.is_dir():
+        refuse_links(root, folder)  # every write below is checked the same way first
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise KzqaError(f"cannot write index folder {root}: {exc.strerror or exc}") from None
     remove_stale_temporaries(root)
     with contextlib.suppress(OSError):
         for existing in sorted(folder.glob("*.onnx")):
@@ -225,10 +237,12 @@ def ensure_encoder(root: Path, key: str, export) -> str:
                 continue
             try:
                 check_encoder(root, key, sha)
-                return sha
+                return sha  # reading through a link is no harm; writing through one is
             except IndexDamaged:
+                refuse_links(root, existing)
                 with contextlib.suppress(OSError):
                     existing.unlink()  # damaged: never reused; the export below replaces it
+    refuse_links(root, folder)
     tmp = folder / f".{os.urandom(4).hex()}.{os.getpid()}.{os.urandom(4).hex()}.tmp"
     try:
         export(tmp)

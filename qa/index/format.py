@@ -10,14 +10,18 @@ Layout of an index root:
 Everything an index holds is written by one SQLite transaction (qa/index/write.py), so a build killed
 at any moment, or failing at any step (a full disk included), leaves the previous index exactly
 as it was and nothing else behind: SQLite's journal undoes an unfinished transaction the next
-time the file is opened. There are no data folders, temporary manifests or lock files to tidy.
+time the file is opened. There are no data folders, temporary manifests or lock files to tidy
+(only a file whose pages are damaged, which cannot be rewritten in place, gets its replacement
+written beside it and renamed over it: `.<name>.sqlite.<pid>.<random>.tmp`).
 The build's write transaction is also its lock: a second build of the same index waits for it
 (and says so), then finds the index it wanted already built. Readers read in one transaction, so
 they see one build or the next, never a mix: a server can keep serving an index while another
 process rebuilds it, and can tell that it changed from the manifest's build id.
 
 Every row carries the sha256 of its content (report, each chunk, each vector table) and the
-manifest names the encoder file by its sha256; all are checked before an index is served. The
+manifest names the encoder file by its sha256; all are checked before an index is served, with
+SQLite's own page check (PRAGMA quick_check) and the name the manifest records (it must be the
+file's). The
 manifest records the sha256 of the very bytes of the report that were parsed (qa/ingest/sources.py).
 """
 
@@ -25,6 +29,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,6 +41,9 @@ FORMAT_VERSION = 5  # 3: sentence token vectors for late interaction; 4: country
 
 
 APPLICATION_ID = 0x6B7A7161  # "kzqa": marks the SQLite files kzqa wrote
+
+
+SHA_RE = re.compile(r"^[0-9a-f]{64}$")  # how a sha256 is written (encoder files are named by theirs)
 
 
 LEXICAL_SETTINGS = {"variant": "lucene", "stem": True, "stop_words": True, "k1": 1.2, "b": 0.75}
@@ -161,7 +169,14 @@ def chunk_from_json(d: dict) -> tuple[Chunk, list[str], list[list[str]]]:
 
 
 def dumps(obj) -> str:
-    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+    """A row's JSON. A report file's name that is not UTF-8 (lone surrogates in its path) is kept
+    as JSON escapes, so the row can be stored and the path read back exactly."""
+    text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(obj, ensure_ascii=True, separators=(",", ":"))
+    return text
 
 
 def is_int(v) -> bool:
@@ -204,8 +219,6 @@ def manifest_problem(data: dict) -> str | None:
     encoder = data["encoder"]
     if not isinstance(encoder.get("key"), str) or not isinstance(encoder.get("sha256"), str):
         return "bad encoder"
-    from .encoder_files import SHA_RE
-
     if not SHA_RE.match(encoder["sha256"]) or "/" in encoder["key"] or encoder["key"].startswith("."):
         return "bad encoder"
     if not isinstance(data["model"].get("name"), str):

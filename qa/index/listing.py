@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..document import readable
 from ..errors import Fix, KzqaError
 from .format import FORMAT_VERSION, SUFFIX, is_int
 from .naming import DEFAULT_NAME, IndexLocation, check_root, index_root, valid_name
@@ -38,11 +39,12 @@ class IndexInfo:
         corpus = _get(m, "corpus", dict) or {}
         counts = _get(m, "counts", dict) or {}
         src = _get(corpus, "source", str)
+        src = readable(src) if src else src  # a file name that is not UTF-8, shown with U+FFFD
         return {
             "name": self.name,
             "default": self.default,
             "status": self.status,
-            "problem": self.problem,
+            "problem": readable(self.problem) if self.problem else self.problem,
             "title": _get(corpus, "title", str),
             "source": "shipped report" if src == "package" else src,
             "kind": _get(corpus, "kind", str),
@@ -58,7 +60,7 @@ class IndexInfo:
             "built": _get(m, "created_at", str),
             "kzqa_version": _get(m, "package_version", str),
             "format_version": _get(m, "format_version", int),
-            "path": str(self.path),
+            "path": readable(str(self.path)),
         }
 
 

@@ -94,6 +94,25 @@ def check_root(root: Path) -> None:
         raise KzqaError(f"the index folder {root} is a file, not a folder", Fix.INDEX_DIR)
 
 
+def refuse_links(root: Path, path: Path) -> None:
+    """Every write under an index folder goes through here first: `path` (a file or folder inside
+    `root`) is written only if neither it nor a folder between `root` and it is a symbolic link.
+    A link there would send the write elsewhere (another index, a file outside the folder: a
+    rebuild through `foo.sqlite -> eritrea-2011.sqlite` overwrote eritrea-2011). The root
+    itself may be a link: the user named it."""
+    try:
+        parts = path.relative_to(root).parts
+    except ValueError:
+        parts = (path.name,)
+        root = path.parent
+    here = root
+    for part in parts:
+        here = here / part
+        if here.is_symlink():
+            what = "a symbolic link to nothing" if not here.exists() else "a symbolic link"
+            raise KzqaError(f"{here} is {what}; kzqa never writes through a link: remove it")
+
+
 REPORT_SUFFIXES = (".txt", ".md", ".pdf")
 
 

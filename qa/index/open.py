@@ -15,6 +15,7 @@ from .format import FORMAT_VERSION, Manifest
 from .naming import DEFAULT_NAME, check_root, resolve_location
 from .read import (
     IndexIncomplete,
+    IndexMisnamed,
     StoredIndex,
     legacy_manifest,
     manifest_source,
@@ -61,6 +62,8 @@ def open_index(
             manifest = stored.manifest
         except IndexIncomplete:
             incomplete = True
+        except IndexMisnamed as exc:
+            raise KzqaError(str(exc), Fix.REBUILD, loc.name) from None  # or rename the file back
         except IndexDamaged as exc:
             problem = str(exc)
             with contextlib.suppress(KzqaError):

@@ -46,10 +46,21 @@ class IndexIncomplete(IndexDamaged):
     """The index file is there but holds no finished build (its first build was killed)."""
 
 
+class IndexMisnamed(IndexDamaged):
+    """The index file holds another index: its name is not the one recorded inside it (a copy, or
+    a renamed file). Never served under the wrong name, nor replaced without --rebuild (it may
+    be the only copy of the index it holds)."""
+
+    def __init__(self, message: str, inner: str) -> None:
+        super().__init__(message)
+        self.inner = inner
+
+
 def _read_only_connection(path: Path, timeout: float = READ_TIMEOUT_S) -> sqlite3.Connection:
     """A connection that only reads, but that may undo what a killed build left in the journal
     when the file and its folder can be written (SQLite does that on opening); else read-only."""
-    writable = os.access(path, os.W_OK) and os.access(path.parent, os.W_OK | os.X_OK)
+    # (never through a symbolic link: undoing a journal writes the file it points to)
+    writable = not path.is_symlink() and os.access(path, os.W_OK) and os.access(path.parent, os.W_OK | os.X_OK)
     mode = "rw" if writable else "ro"
     conn = sqlite3.connect(f"file:{quote(str(path))}?mode={mode}", uri=True, timeout=timeout, isolation_level=None, check_same_thread=False)
     if writable:
@@ -156,6 +167,10 @@ def manifest_in(conn: sqlite3.Connection, loc: IndexLocation) -> Manifest | None
     problem = manifest_problem(data)
     if problem:
         raise IndexDamaged(f"index manifest in {loc.path} is incomplete ({problem})")
+    if data["name"] != loc.name:
+        raise IndexMisnamed(
+            f"index file {loc.path} holds the index {data['name'][:120]!r}, not {loc.name!r} (copied or renamed?)", data["name"]
+        )
     return Manifest(data)
 
 
@@ -242,8 +257,18 @@ class StoredIndex:
         return Path(held) if held else self.encoder.path
 
 
+def sqlite_intact(conn: sqlite3.Connection) -> bool:
+    """Whether SQLite's own check of every page (PRAGMA quick_check, a few ms) passes: the rows'
+    checksums cannot see damage on a page no row is read from (an index b-tree, the free list)."""
+    try:
+        return conn.execute("PRAGMA quick_check").fetchall() == [("ok",)]
+    except sqlite3.DatabaseError:
+        return False
+
+
 def read_rows(conn: sqlite3.Connection, loc: IndexLocation, manifest: Manifest) -> tuple:
-    """The report, chunks and vectors of the open transaction, each row checked against its hash."""
+    """The report, chunks and vectors of the open transaction, each row checked against its hash,
+    and the file's pages checked by SQLite."""
     where = loc.path
     try:
         report_row = conn.execute("SELECT json, sha256 FROM report WHERE id = 1").fetchone()
@@ -267,6 +292,8 @@ def read_rows(conn: sqlite3.Connection, loc: IndexLocation, manifest: Manifest) 
         if not isinstance(data, bytes) or sha256_bytes(data) != digest or len(data) != rows * dim * width:
             raise IndexDamaged(f"index file {where}: the {kind} vectors do not match their checksum")
         arrays[kind] = np.frombuffer(data, dtype=dtype).reshape(rows, dim)
+    if not sqlite_intact(conn):
+        raise IndexDamaged(f"index file {where} is damaged (SQLite's page check fails)")
     counts = manifest.data["counts"]
     if len(chunk_rows) != counts["chunks"]:
         raise IndexDamaged(f"index file {where} holds {len(chunk_rows)} chunks, its manifest says {counts['chunks']}")

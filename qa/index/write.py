@@ -5,8 +5,10 @@ build's write transaction is opened before anything is computed and is the build
 build of the same index waits on it, then sees the index it wanted and does not build again.
 Nothing reaches the database file until COMMIT; a build that fails or is killed before it leaves
 the previous index as it was (SQLite's journal), and a first build that fails removes the empty
-file it made. Text that the previous build embedded with the same model is not embedded again
-(looked up by the sha256 of the text, as llm's embedding collections do).
+file it made. A file whose pages are damaged is not rewritten in place: the rows go to a new file
+beside it, renamed over it while the lock is held (_target). Text that the previous build
+embedded with the same model is not embedded again (looked up by the sha256 of the text, as
+llm's embedding collections do).
 
 Test hook (documented, tiny; qa/testhook.py): KZQA_TEST_PAUSE_AT=stage[,stage...][:seconds] makes a build print
 "kzqa: test pause at <stage>" on stderr and sleep there (default: an hour, i.e. until killed), so
@@ -15,7 +17,7 @@ write lock held, nothing written), embed (after the first batch of vectors), exp
 the encoder file about to be made or reused), write (the new rows half written, not committed),
 commit (every row written, the transaction not yet committed), done (committed).
 
-Why one file of ~520 lines: the build is one transaction (lock, interrupts, the writes, the
+Why one file of ~620 lines: the build is one transaction (lock, interrupts, the writes, the
 tidying of what a killed build left); split, its steps would share the open transaction's state.
 """
 
@@ -24,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shutil
 import signal
 import sqlite3
@@ -44,14 +47,15 @@ from ..ingest.parse import parse_source
 from .chunking import ChunkingParams, chunk_report
 from .format import (
     APPLICATION_ID, FORMAT_VERSION, LEXICAL_SETTINGS, SCHEMA, VECTOR_KINDS, Manifest, chunk_from_json, chunk_to_json, dumps,
-    typed_from_json,
-    report_to_json, sha256_bytes,
+    SUFFIX, report_to_json, sha256_bytes, typed_from_json,
 )
-from .naming import DEFAULT_NAME, IndexLocation, check_root, resolve_location
+from .naming import DEFAULT_NAME, IndexLocation, check_root, refuse_links, resolve_location
 from ..represent.typed import typed_fingerprint
 from .read import (
+    IndexMisnamed,
     manifest_in,
     model_fingerprint,
+    sqlite_intact,
     newer_format,
     read_manifest,
     read_rows,
@@ -123,9 +127,9 @@ def build_index(
     if before is not None and not rebuild and not _journal(loc).exists():
         # the common case, an up-to-date index, needs no lock (nor a writable folder: `kzqa
         # index` on a read-only index just says it is up to date)
-        _check_replace(loc, before, src_path, rebuild)
+        moved = _check_replace(loc, before, src_path, rebuild, digest)
         with contextlib.suppress(IndexDamaged):
-            if not stale_reasons(before, params, digest, read_path):
+            if not moved and not stale_reasons(before, params, digest, read_path):
                 verify_index(loc)
                 return BuildResult(before, built=False, cleaned=_tidy(loc))
     with _writer(loc, notify) as w:
@@ -135,18 +139,23 @@ def build_index(
         except IndexDamaged as exc:
             if "not a kzqa index" in str(exc):
                 raise KzqaError(f"{loc.path} is an SQLite file that kzqa did not write", Fix.CLEAR, loc.name) from None
+            if isinstance(exc, IndexMisnamed) and not rebuild:
+                raise KzqaError(str(exc), Fix.REPLACE, loc.name) from None
             old = None
         if old is not None:
-            _check_replace(loc, old, src_path, rebuild)
+            moved = _check_replace(loc, old, src_path, rebuild, digest)
             fresh = False
             with contextlib.suppress(IndexDamaged):
-                if not stale_reasons(old, params, digest, read_path):
+                if not moved and not stale_reasons(old, params, digest, read_path):
                     read_rows(w.conn, loc, old)
                     verify_index_encoder(loc, old)
                     fresh = True
             by_other = fresh and w.waited and (before is None or before.build_id != old.build_id)
             if fresh and (not rebuild or by_other):
                 return BuildResult(old, built=False, cleaned=w.tidied + _tidy(loc), by_other=by_other)
+            if moved and notify:
+                notify(f"index {loc.name!r} holds this very report text, read from {old.data['corpus']['source']}; "
+                       f"now from {src_path} (its unchanged passages are not embedded again)")
         progress("parse", 0, 1)
         src = decode_source(read_path, raw)
         report = parse_source(src, read_path.stem if src_path else None)
@@ -189,22 +198,35 @@ def _source_path(source: str | Path | None, loc: IndexLocation) -> Path | None:
     return src
 
 
-def _check_replace(loc: IndexLocation, old: Manifest, src_path: Path | None, rebuild: bool) -> None:
-    """Refuse to replace, without --rebuild, an index of another file or one a newer kzqa made."""
-    if rebuild:
-        return
+class AnotherReport(KzqaError):
+    """The index of that name holds another report (another file, and other text)."""
+
+    def __init__(self, message: str, name: str, shown: str) -> None:
+        super().__init__(message, Fix.REPLACE, name)
+        self.name, self.shown = name, shown
+
+
+def _check_replace(loc: IndexLocation, old: Manifest, src_path: Path | None, rebuild: bool, digest: str) -> bool:
+    """Refuse to replace, without --rebuild, an index of another report or one a newer kzqa made.
+    True when the index holds the very bytes of `src_path` read from another file (a folder
+    moved or copied): the same report, to be rebuilt from its new place, not refused."""
     if newer_format(old):
+        if rebuild:
+            return False
         raise KzqaError(
             f"index {loc.name!r} was built by a newer kzqa (format {old.data['format_version']}; this kzqa reads "
             f"format {FORMAT_VERSION})", Fix.UPGRADE, loc.name,
         )
     was = old.data["corpus"].get("source")
     now = "package" if src_path is None else str(src_path)
-    if was != now:
-        shown = "the shipped report" if was == "package" else was
-        raise KzqaError(
-            f"index {loc.name!r} holds another report ({shown})", Fix.REPLACE, loc.name,
-        )
+    if was == now:
+        return False
+    if src_path is not None and was != "package" and old.data["corpus"].get("sha256") == digest:
+        return True
+    if rebuild:
+        return False
+    shown = "the shipped report" if was == "package" else was
+    raise AnotherReport(f"index {loc.name!r} holds another report ({shown})", loc.name, shown)
 
 
 # ---------------------------------------------------------------- the write transaction
@@ -214,6 +236,7 @@ class _Writer:
     conn: sqlite3.Connection
     waited: bool = False
     tidied: list[str] = field(default_factory=list)
+    intact: bool = True  # the file passes SQLite's quick_check: it can be rewritten in place
 
 
 def _journal(loc: IndexLocation) -> Path:
@@ -245,9 +268,7 @@ def _interrupts_as_exceptions() -> Iterator[None]:
 
 def _create(path: Path) -> bool:
     """Make an empty index file if there is none (True: this call made it). Never follows a
-    symbolic link: a dangling one is an error, not a way to write elsewhere."""
-    if path.is_symlink() and not path.exists():
-        raise KzqaError(f"index file {path} is a symbolic link to nothing; remove it")
+    symbolic link (refuse_links has refused one; O_NOFOLLOW closes the race)."""
     try:
         fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY | getattr(os, "O_NOFOLLOW", 0), 0o644)
     except FileExistsError:
@@ -261,19 +282,20 @@ def _writer(loc: IndexLocation, notify: Callable[[str], None] | None, timeout: f
     """The build's write transaction (BEGIN IMMEDIATE: one writer per index, readers go on).
     Waits for another build of the same index, saying so. The body commits (_write); any
     exception rolls back, and a file this build made that still holds no build is removed."""
+    refuse_links(loc.root, loc.path)
+    refuse_links(loc.root, _journal(loc))
     try:
         loc.root.mkdir(parents=True, exist_ok=True)
+        journal_before = _journal(loc).exists()
         created = _create(loc.path)
         conn = sqlite3.connect(loc.path, timeout=0.2, isolation_level=None, check_same_thread=False)
         inode = os.stat(loc.path).st_ino
+        if loc.path.is_symlink():  # made since the first check: the connection may be to its target
+            conn.close()
+            refuse_links(loc.root, loc.path)
     except (OSError, sqlite3.Error) as exc:
         raise KzqaError(f"cannot write index folder {loc.root}: {short_reason(exc)}") from None
     w = _Writer(conn)
-    # A build killed while writing its rows (before COMMIT synced anything) leaves a journal that
-    # SQLite ignores (a hot one is rolled back by the next reader). This transaction takes it
-    # over, and SQLite deletes it when the transaction ends, committed or not.
-    if _journal(loc).exists():
-        w.tidied.append("the journal of a build killed while writing")
     committed = False
     try:
         with _interrupts_as_exceptions():
@@ -300,7 +322,18 @@ def _writer(loc: IndexLocation, notify: Callable[[str], None] | None, timeout: f
                         yield again
                     committed = True
                     return
-            if w.tidied:  # a write makes the transaction own the stale journal, so SQLite deletes it at the end
+            # A build killed while writing its rows (before COMMIT synced anything) leaves a journal
+            # that SQLite ignores (a hot one is rolled back by the next reader). One seen before the
+            # lock was a live build's if this build had to wait for it (that build's commit removed
+            # it); one seen only now is this transaction's own (SQLite makes one for an empty file).
+            # This transaction takes a left-over one over, and SQLite deletes it when it ends.
+            if journal_before and not w.waited and _journal(loc).exists():
+                w.tidied.append("the journal of a build killed while writing")
+            # A file whose pages are damaged cannot be rewritten in place (SQLite stops at the first
+            # bad page: "database disk image is malformed"): the build then writes its
+            # replacement beside it and renames it into place (_write).
+            w.intact = sqlite_intact(conn)
+            if w.tidied and w.intact:  # a write makes the transaction own the stale journal, so SQLite deletes it at the end
                 version = conn.execute("PRAGMA user_version").fetchone()[0]
                 conn.execute(f"PRAGMA user_version = {int(version)}")
             if not loc.path.exists() or os.stat(loc.path).st_ino != inode:
@@ -395,23 +428,28 @@ def _write(w: _Writer, loc: IndexLocation, report, src_path, kind, digest, param
     vectors = np.zeros((len(texts), ENCODER.dim), dtype=np.float32)
     cache, token_cache = _cached_vectors(w.conn, old)
     hashes = [sha256_bytes(t) for t in texts]
-    todo = sorted((i for i, h in enumerate(hashes) if h not in cache), key=lambda i: len(texts[i]))
+    # each distinct text is embedded once: a document that repeats itself (a page furniture line
+    # on every page, 20,000 identical pages) costs what its distinct text costs
+    first = {}
     for i, h in enumerate(hashes):
-        if h in cache:
-            vectors[i] = cache[h]
+        first.setdefault(h, i)
+    todo = sorted((i for h, i in first.items() if h not in cache), key=lambda i: len(texts[i]))
     if todo:
         progress("load model", 0, 1)
         encoder = _reference_encoder(ReferenceEncoder)
         progress("load model", 1, 1)
     for start in range(0, len(todo), EMBED_BATCH):
         batch = todo[start : start + EMBED_BATCH]
-        vectors[batch] = encoder.encode([texts[i] for i in batch], batch_size=MODEL_BATCH)
+        for i, vector in zip(batch, encoder.encode([texts[i] for i in batch], batch_size=MODEL_BATCH)):
+            cache[hashes[i]] = vector
         progress("embed", min(start + EMBED_BATCH, len(todo)), len(todo))
         if start == 0:
             _test_pause("embed")
     if not todo:
         progress("embed", len(texts), len(texts))
         _test_pause("embed")
+    for i, h in enumerate(hashes):
+        vectors[i] = cache[h]
     chunk_vectors, sentence_vectors = vectors[: len(chunks)], vectors[len(chunks) :]
     typed = _typed(w.conn, old, [s.text for c in chunks for s in c.sentences], progress)
     token_vectors, token_offsets = _token_vectors(texts[len(chunks) :], hashes[len(chunks) :], token_cache, encoder if todo else None, progress)
@@ -453,8 +491,69 @@ def _write(w: _Writer, loc: IndexLocation, report, src_path, kind, digest, param
         },
     }
     progress("write", 0, 1)
-    conn = w.conn
-    conn.execute("PRAGMA cache_size = -262144")  # 256 MB: the transaction stays in memory until COMMIT
+    with _target(w, loc) as conn:
+        _store(conn, report, chunks, tokens, sentence_tokens, chunk_vectors, sentence_vectors, token_vectors, token_offsets, manifest)
+    progress("write", 1, 1)
+    return Manifest(manifest)
+
+
+def _temporary_path(loc: IndexLocation) -> Path:
+    return loc.root / f".{loc.name}{SUFFIX}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp"
+
+
+TMP_INDEX_RE = re.compile(r"^\.(?P<name>.+)\.sqlite\.(?P<pid>\d+)\.[0-9a-f]+\.tmp(?:-journal)?$")
+
+
+@contextlib.contextmanager
+def _target(w: _Writer, loc: IndexLocation) -> Iterator[sqlite3.Connection]:
+    """Where the rows go: the build's own write transaction on an intact file (the commit is
+    the body's), or, on a damaged one, a new file beside it, committed, synced and renamed over
+    it while the lock is held: readers see the old file or the new one, never a mix. The new
+    file's name holds this process's id, so one a killed build left is known for what it is."""
+    if w.intact:
+        w.conn.execute("PRAGMA cache_size = -262144")  # 256 MB: the transaction stays in memory until COMMIT
+        yield w.conn
+        return
+    tmp = _temporary_path(loc)
+    refuse_links(loc.root, tmp)
+    conn = None
+    try:
+        os.close(os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY | getattr(os, "O_NOFOLLOW", 0), 0o644))
+        conn = sqlite3.connect(tmp, isolation_level=None, check_same_thread=False)
+        conn.execute("PRAGMA cache_size = -262144")
+        conn.execute("BEGIN IMMEDIATE")
+        yield conn
+        conn.close()
+        conn = None
+        fd = os.open(tmp, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        with contextlib.suppress(FileNotFoundError):
+            _journal(loc).unlink()  # the damaged file's (a killed build's): it must not be taken for the new file's
+        os.replace(tmp, loc.path)
+        _fsync_dir(loc.root)
+    finally:
+        if conn is not None:
+            conn.close()
+        for leftover in (tmp, tmp.with_name(tmp.name + "-journal")):
+            with contextlib.suppress(OSError):
+                leftover.unlink()
+
+
+def _fsync_dir(folder: Path) -> None:
+    with contextlib.suppress(OSError):
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _store(conn: sqlite3.Connection, report, chunks, tokens, sentence_tokens, chunk_vectors, sentence_vectors,
+           token_vectors, token_offsets, manifest: dict) -> None:
+    """Every row of one build, in the open write transaction, then COMMIT."""
     for table in ("manifest", "report", "chunks", "vectors"):
         conn.execute(f"DROP TABLE IF EXISTS {table}")
     for statement in filter(str.strip, SCHEMA.split(";")):
@@ -481,8 +580,6 @@ def _write(w: _Writer, loc: IndexLocation, report, src_path, kind, digest, param
     _test_pause("commit")
     conn.execute("PRAGMA busy_timeout = 60000")  # COMMIT waits for readers to finish their read
     conn.execute("COMMIT")
-    progress("write", 1, 1)
-    return Manifest(manifest)
 
 
 def _typed(conn: sqlite3.Connection, old: Manifest | None, sentences: list[str], progress) -> list[list]:
@@ -519,16 +616,19 @@ def _token_vectors(sentences: list[str], hashes: list[str], cache: dict[str, np.
     from ..represent.dense import ReferenceEncoder
     from ..represent.late import content_vectors, pack
 
-    todo = [i for i, h in enumerate(hashes) if h not in cache]
-    per: list[np.ndarray | None] = [cache.get(h) for h in hashes]
+    cache = dict(cache)
+    first = {}
+    for i, h in enumerate(hashes):
+        first.setdefault(h, i)
+    todo = [i for h, i in first.items() if h not in cache]  # each distinct sentence once
     if todo:
         encoder = encoder or _reference_encoder(ReferenceEncoder)
         for start in range(0, len(todo), EMBED_BATCH):
             batch = todo[start : start + EMBED_BATCH]
             for i, (tokens, ids) in zip(batch, encoder.token_vectors([sentences[i] for i in batch], batch_size=MODEL_BATCH)):
-                per[i] = content_vectors(tokens, ids)
+                cache[hashes[i]] = content_vectors(tokens, ids)
             progress("token vectors", min(start + EMBED_BATCH, len(todo)), len(todo))
-    return pack([np.asarray(p, dtype=np.float32) for p in per])
+    return pack([np.asarray(cache[h], dtype=np.float32) for h in hashes])
 
 
 def _tidy(loc: IndexLocation) -> list[str]:
@@ -541,9 +641,12 @@ def _tidy(loc: IndexLocation) -> list[str]:
     temporaries = remove_stale_temporaries(loc.root)
     if temporaries:
         said.append(f"{len(temporaries)} unfinished encoder export{'s' if len(temporaries) != 1 else ''} of a killed build")
+    unfinished = _remove_stale_index_files(loc.root)
+    if unfinished:
+        said.append(f"{len(unfinished)} unfinished replacement{'s' if len(unfinished) != 1 else ''} of a damaged index, of a killed build")
     legacy = loc.legacy_folder
     with contextlib.suppress(OSError):
-        if (legacy / "manifest.json").is_file() and all(
+        if not legacy.is_symlink() and (legacy / "manifest.json").is_file() and all(
             p.name == "manifest.json" or p.name.startswith(("data-", ".manifest.json.")) for p in legacy.iterdir()
         ):
             shutil.rmtree(legacy)
@@ -553,3 +656,19 @@ def _tidy(loc: IndexLocation) -> list[str]:
         if lock.is_file() and not lock.is_symlink():
             lock.unlink()
     return said
+
+
+def _remove_stale_index_files(root: Path) -> list[str]:
+    """Remove the replacement index files (and their journals) that builds killed while
+    replacing a damaged index left (_target): those of processes that are gone."""
+    from .encoder_files import _alive
+
+    removed = []
+    with contextlib.suppress(OSError):
+        for path in root.iterdir():
+            m = TMP_INDEX_RE.match(path.name)
+            if m and not path.is_symlink() and not _alive(int(m["pid"])):
+                with contextlib.suppress(OSError):
+                    path.unlink()
+                    removed.append(path.name)
+    return [name for name in removed if not name.endswith("-journal")]

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..document import (
-    UNSTRUCTURED_NUMBER, Paragraph, Report, Section, Sentence, default_report_path, normalize_space, slugify,
+    UNSTRUCTURED_NUMBER, Paragraph, Report, Section, Sentence, default_report_path, drop_format_chars, normalize_space, readable, slugify,
 )
 from .names import country_name, fill_from_name
 
@@ -66,8 +66,8 @@ ABBREVIATIONS = frozenset(
 
 def strip_controls(text: str) -> str:
     """Text without terminal escape sequences or control characters (tab, newline, carriage
-    return and form feed stay)."""
-    return CONTROL_RE.sub("", text)
+    return and form feed stay), nor invisible format characters (document.drop_format_chars)."""
+    return drop_format_chars(CONTROL_RE.sub("", text))
 
 
 def sha256_text(text: str) -> str:
@@ -338,6 +338,7 @@ def _relabel_unstructured(sections: list[Section], title: str) -> None:
 def parse_source(src: Source, stem: str | None) -> Report:
     """The report a source holds (a PDF has printed pages whatever its text shows); for a file
     (`stem`: its name without suffix), country and year from its name where the text gives none."""
+    stem = readable(stem) if stem else stem  # a name that is not UTF-8 must not reach the text
     fallback = stem or "REPORT"
     report = parse_report(src.text, fallback_title=fallback, paged=True if src.kind == "pdf" else None)
     if stem:

@@ -17,6 +17,8 @@ from functools import lru_cache
 import numpy as np
 from rank_bm25 import BM25L, BM25Okapi, BM25Plus
 
+from ..document import drop_format_chars
+
 TOKEN_RE = re.compile(r"\d+(?:[.,]\d+)*|[a-z]+(?:['’][a-z]+)*")
 
 # A short English stop list: function words that carry no topic. Question words ("how", "when",
@@ -51,7 +53,7 @@ def normalize_number(token: str) -> str:
 
 def tokenize(text: str, stem: bool = True, stop_words: bool = True) -> list[str]:
     tokens = []
-    for raw in TOKEN_RE.findall(text.lower().replace("’", "'")):
+    for raw in TOKEN_RE.findall(drop_format_chars(text).lower().replace("’", "'")):
         if stop_words and raw in STOP_WORDS:
             continue
         if raw[0].isdigit():

@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+from ..document import drop_format_chars
 from ..represent.lexical import tokenize
 
 WORD_RE = re.compile(r"[A-Za-z][A-Za-z’'-]*[A-Za-z]|[A-Za-z]")
@@ -62,7 +63,7 @@ class Speller:
         if self._vocabulary is None:
             vocab: Counter = Counter()
             for t in self.texts():
-                vocab.update(w.lower() for w in WORD_RE.findall(t.replace("’", "'")) if len(w) >= MIN_WORD - 1)
+                vocab.update(w.lower() for w in WORD_RE.findall(drop_format_chars(t).replace("’", "'")) if len(w) >= MIN_WORD - 1)
             self._vocabulary = vocab
         return self._vocabulary
 

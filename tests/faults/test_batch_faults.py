@@ -64,6 +64,24 @@ def test_b_malformed_json_line_is_reported_by_line_and_the_rest_answered(cli_env
     assert "kzqa: warning: line 2: malformed JSON" in r.stderr
 
 
+@pytest.mark.parametrize(
+    "line, said",
+    [
+        (b'{"bad json', "Unterminated string starting at column 2"),
+        (b'{"question": "a\x01"}', "Invalid control character at column 16"),
+        (b'{"question": }', "Expecting value at column 14"),
+        (b'{"question": "a" "id": 1}', "Expecting ',' delimiter at column 18"),
+        (b'{"question": "torture"} x', "Extra data at column 25"),
+    ],
+    ids=["unterminated", "control-character", "no-value", "no-comma", "extra-data"],
+)
+def test_b_malformed_json_says_where_once(line, said):
+    """Item 7 of issue 20: json's messages that end in "at" came out "starting at at column 2"."""
+    (item,) = parse_batch_bytes(line + b"\n")
+    assert item.error == f"line 1: malformed JSON ({said})"
+    assert " at at " not in item.error
+
+
 def test_b_duplicate_ids_are_answered_with_a_warning(cli_env, tmp_path):
     content = b'{"id": "q", "question": "torture"}\n{"id": "q", "question": "minimum wage"}\n{"id": 3, "question": "hazing"}\ntrafficking\n'
     r, rows = batch(cli_env, tmp_path, content)

@@ -137,6 +137,102 @@ def test_i_damaged_index_is_rebuilt_and_said_so(small, tmp_path, damage):
     assert {row["name"]: row["status"] for row in json.loads(r.stdout)} == {"kazakhstan-2011": "ok", "rur": "ok"}
 
 
+def _garble_pages(db: Path, pages: list[int], seed: int = 20) -> None:
+    """Random bytes over whole SQLite pages (1-based), the file's size kept."""
+    import sqlite3
+
+    conn = sqlite3.connect(db)
+    size = conn.execute("PRAGMA page_size").fetchone()[0]
+    conn.close()
+    raw = bytearray(db.read_bytes())
+    rnd = random.Random(seed)
+    for page in pages:
+        raw[(page - 1) * size : page * size] = bytes(rnd.randrange(256) for _ in range(size))
+    _replace_bytes(db, bytes(raw))
+
+
+def _quick_check(db: Path) -> list:
+    import sqlite3
+
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        return [r[0] for r in conn.execute("PRAGMA quick_check").fetchall()]
+    except sqlite3.DatabaseError as exc:
+        return [str(exc)]
+    finally:
+        conn.close()
+
+
+@pytest.mark.parametrize("how", ["ask", "index", "index --rebuild"])
+def test_i_sqlite_page_damage_is_rebuilt_in_place(small, tmp_path, how):
+    """Item 16 of issue 20: random bytes over pages 3-4 (the report's and the chunks' tables) made
+    the automatic rebuild and `kzqa index --rebuild` both fail "database disk image is malformed"
+    until the file was deleted by hand. The build writes a damaged file's replacement beside it
+    and renames it into place: nothing else is left, and the index checks clean."""
+    c = copy_small(small, tmp_path / "root")
+    files = files_of(c["root"])
+    _garble_pages(c["db"], [3, 4])
+    assert _quick_check(c["db"]) != ["ok"]
+    rows = {row["name"]: row for row in json.loads(run(["list", "--json"], c["env"]).stdout)}
+    assert rows["rur"]["status"] == "damaged" and "malformed" in rows["rur"]["problem"]
+    if how == "ask":
+        obj, said = ask_small(c, expect_rebuild=True)
+        assert "malformed" in said and "4,217" in obj["answer"]["text"]
+    else:
+        r = run(["index", str(small["src"]), "--name", "rur", *how.split()[1:]], c["env"])
+        assert r.exit_code == 0 and "built index 'rur'" in r.stdout, r.output
+    assert _quick_check(c["db"]) == ["ok"]
+    assert files_of(c["root"]) == files  # no temporary file, no journal
+    rows = {row["name"]: row["status"] for row in json.loads(run(["list", "--json"], c["env"]).stdout)}
+    assert rows == {"kazakhstan-2011": "ok", "rur": "ok"}
+    obj, _ = ask_small(c, expect_rebuild=False)
+    assert "4,217" in obj["answer"]["text"]
+
+
+def test_i_a_build_killed_while_replacing_a_damaged_index_leaves_it_and_is_tidied(small, tmp_path):
+    """The replacement of a damaged index is written beside it: kill -9 that build while it
+    writes, and the damaged file is as it was; the next build removes what the killed one left,
+    says so, and replaces the index."""
+    c = copy_small(small, tmp_path / "root")
+    files = files_of(c["root"])
+    _garble_pages(c["db"], [3, 4])
+    damaged = c["db"].read_bytes()
+    log = tmp_path / "killed.log"
+    with open(log, "wb") as err:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "qa.front.cli", "index", str(small["src"]), "--name", "rur", "--rebuild"],
+            stdout=subprocess.DEVNULL, stderr=err, env={**c["env"], "KZQA_TEST_PAUSE_AT": "write"},
+        )
+        try:
+            _wait_for(log, "test pause at write", proc=proc)
+        finally:
+            proc.send_signal(signal.SIGKILL)
+            proc.wait()
+    assert c["db"].read_bytes() == damaged
+    assert [p.name for p in c["root"].glob(".rur.sqlite.*.tmp")], files_of(c["root"])
+    r = run(["index", str(small["src"]), "--name", "rur"], c["env"])
+    assert r.exit_code == 0 and "built index 'rur'" in r.stdout, r.output
+    assert "removed what earlier runs left: 1 unfinished replacement of a damaged index" in r.stderr
+    assert files_of(c["root"]) == files and _quick_check(c["db"]) == ["ok"]
+
+
+def test_i_damage_on_a_page_no_row_lives_on_is_found(small, tmp_path):
+    """Item 16 of issue 20: damage on a page the reader never reads (here the vectors table's
+    key index) left `kzqa list` saying ok though PRAGMA quick_check failed. The check is SQLite's
+    own as well as the rows' checksums; `kzqa index` then rebuilds it."""
+    c = copy_small(small, tmp_path / "root")
+    (page,) = sql(c["db"], "SELECT rootpage FROM sqlite_master WHERE name = 'sqlite_autoindex_vectors_1'")[0]
+    _garble_pages(c["db"], [page])
+    assert _quick_check(c["db"]) != ["ok"]
+    rows = {row["name"]: row for row in json.loads(run(["list", "--json"], c["env"]).stdout)}
+    assert rows["rur"]["status"] == "damaged", rows["rur"]
+    r = run(["index", str(small["src"]), "--name", "rur"], c["env"])
+    assert r.exit_code == 0 and "built index 'rur'" in r.stdout, r.output
+    assert _quick_check(c["db"]) == ["ok"]
+    rows = {row["name"]: row["status"] for row in json.loads(run(["list", "--json"], c["env"]).stdout)}
+    assert rows["rur"] == "ok"
+
+
 def test_i_damaged_encoder_is_not_copied_forward_into_a_new_index(small, tmp_path):
     """Item 2: a new index in a root whose encoder file is damaged gets a fresh export, and the
     damaged file is gone (it never verifies, so it is never reused)."""
@@ -214,6 +310,50 @@ def test_i_list_shows_an_odd_manifest_and_lists_the_rest(small, tmp_path, edit, 
     rows = {row["name"]: row for row in json.loads(r.stdout)}
     assert rows["kazakhstan-2011"]["status"] == "ok"
     assert rows["rur"]["status"] == ("newer" if newer else "damaged")
+
+
+def test_i_another_index_copied_under_a_name_is_never_served_as_it(small, tmp_path):
+    """Item 12 of issue 20: `cp idx/rur.sqlite idx/kazakhstan-2011.sqlite` answered from rur, and
+    `kzqa list` showed it as kazakhstan-2011, ok. The file's name must be the name recorded in it:
+    list says damaged and why, ask is a one-line error (the file is neither served nor replaced:
+    it may be the only copy of the index it holds), `kzqa index` replaces it only with --rebuild."""
+    import shutil
+
+    c = copy_small(small, tmp_path / "root")
+    shutil.copy2(c["db"], c["root"] / "kazakhstan-2011.sqlite")
+    shutil.copy2(c["db"], c["root"] / "other.sqlite")
+    rows = {row["name"]: row for row in json.loads(run(["list", "--json"], c["env"]).stdout)}
+    assert rows["rur"]["status"] == "ok"
+    for name in ("kazakhstan-2011", "other"):
+        assert rows[name]["status"] == "damaged", rows[name]
+        assert f"holds the index 'rur', not '{name}'" in rows[name]["problem"]
+    assert "damaged: index file" in run(["list"], c["env"]).stdout
+    before = snapshot(c)
+    for name, hint in (("kazakhstan-2011", "kzqa index --rebuild"), ("other", "kzqa index FILE --name other --rebuild")):
+        r = run(["ask", AMNESTY_Q, "--index", name], c["env"])
+        assert r.exit_code == 1 and r.stdout == ""
+        assert_one_line_error(r.stderr, "holds the index 'rur'", hint)
+    r = run(["ask", AMNESTY_Q, "--all"], c["env"])
+    assert r.exit_code == 0 and r.stdout.startswith("Answer: 4,217 prisoners"), r.output  # --all: the readable ones
+    r = run(["index", str(small["src"]), "--name", "other"], c["env"])
+    assert r.exit_code == 1
+    assert_one_line_error(r.stderr, "holds the index 'rur', not 'other'", "--rebuild")
+    assert snapshot(c) == before
+    r = run(["index", str(small["src"]), "--name", "other", "--rebuild"], c["env"])
+    assert r.exit_code == 0 and "built index 'other'" in r.stdout, r.output
+    assert read_manifest(resolve_location(c["root"], "other"))["name"] == "other"
+
+
+def test_i_list_explains_the_star_only_when_a_row_has_it(small, tmp_path):
+    """Item 6 of issue 20: the legend "* = the default" was printed under a table with no star."""
+    c = copy_small(small, tmp_path / "root")
+    r = run(["list"], c["env"])
+    assert "kazakhstan-2011*" in r.stdout and r.stdout.rstrip().endswith("; * = the default")
+    (c["root"] / "kazakhstan-2011.sqlite").unlink()
+    r = run(["list"], c["env"])
+    assert r.exit_code == 0 and "rur" in r.stdout
+    assert "*" not in r.stdout
+    assert r.stdout.rstrip().endswith(f"1 index(es) in {c['root']}")
 
 
 @pytest.mark.parametrize(
@@ -535,6 +675,57 @@ def test_i_dangling_symlink_is_never_followed(small, tmp_path):
     assert not elsewhere.parent.exists()
 
 
+def test_i_no_build_writes_through_a_link_to_another_index_or_outside(small, tmp_path):
+    """Item 13 of issue 20: `ln -s rur.sqlite foo.sqlite; kzqa index F --name foo --rebuild`
+    overwrote rur, and an index linked to a file outside the folder was rebuilt there. Every write
+    under the folder refuses a link (qa/index/naming.refuse_links); reading through one still works."""
+    c = copy_small(small, tmp_path / "root")
+    (c["root"] / "foo.sqlite").symlink_to("rur.sqlite")
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "rur.sqlite").write_bytes(c["db"].read_bytes())
+    other = copy_small(small, tmp_path / "other")
+    other["db"].unlink()
+    other["db"].symlink_to(outside / "rur.sqlite")
+    before, before_outside = snapshot(c), (outside / "rur.sqlite").read_bytes()
+    for env, name, extra in ((c["env"], "foo", []), (c["env"], "foo", ["--rebuild"]), (other["env"], "rur", ["--rebuild"])):
+        r = run(["index", str(small["src"]), "--name", name, *extra], env)
+        assert r.exit_code == 1 and r.stdout == "", (name, extra, r.output)
+        assert_one_line_error(r.stderr, f"{name}.sqlite is a symbolic link; kzqa never writes through a link")
+    r = run(["index", str(small["src"]), "--name", "rur"], other["env"])
+    assert r.exit_code == 0 and "is up to date" in r.stdout  # nothing to write: read through the link
+    assert snapshot(c) == before and (outside / "rur.sqlite").read_bytes() == before_outside
+    obj, _ = ask_small(other, expect_rebuild=False)  # served through the link, read only
+    assert "4,217" in obj["answer"]["text"]
+    assert (outside / "rur.sqlite").read_bytes() == before_outside and not list(outside.glob("*-journal"))
+
+
+def test_i_the_verification_record_and_encoder_folder_are_never_written_through_a_link(small, tmp_path):
+    """Item 13 of issue 20: models/verified.sqlite linked to a file outside was written there;
+    nor may an encoder export land in a folder the link points to."""
+    c = copy_small(small, tmp_path / "root")
+    stamps = c["root"] / "models" / "verified.sqlite"
+    with contextlib.suppress(FileNotFoundError):
+        stamps.unlink()
+    precious = tmp_path / "precious.sqlite"
+    precious.write_bytes(b"")
+    stamps.symlink_to(precious)
+    obj, _ = ask_small(c, expect_rebuild=False)
+    assert "4,217" in obj["answer"]["text"]
+    assert precious.read_bytes() == b""  # nothing recorded through the link (the check hashed instead)
+    key_folder = encoder_file(c["root"]).parent
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    for f in key_folder.iterdir():
+        f.unlink()
+    key_folder.rmdir()
+    key_folder.symlink_to(elsewhere)  # an empty folder: a build would export into it
+    r = run(["index", str(small["src"]), "--name", "rur", "--rebuild"], c["env"])
+    assert r.exit_code == 1
+    assert_one_line_error(r.stderr, f"{key_folder} is a symbolic link; kzqa never writes through a link")
+    assert list(elsewhere.iterdir()) == []
+
+
 def test_i_two_builds_at_once_the_second_waits_and_does_not_build_again(small, tmp_path):
     c = copy_small(small, tmp_path / "root")
     before = read_manifest(resolve_location(c["root"], "rur")).build_id
@@ -553,6 +744,26 @@ def test_i_two_builds_at_once_the_second_waits_and_does_not_build_again(small, t
     after = read_manifest(resolve_location(c["root"], "rur"))
     assert after.build_id != before
     ask_small(c, expect_rebuild=False)
+
+
+def test_i_a_build_waiting_for_a_live_one_does_not_call_its_journal_left_over(small, tmp_path):
+    """Item 27 of issue 20: a build that waited for one writing its rows said "removed what
+    earlier runs left: the journal of a build killed while writing"; nothing had been killed."""
+    c = copy_small(small, tmp_path / "root")
+    cmd = [sys.executable, "-m", "qa.front.cli", "index", str(small["src"]), "--name", "rur", "--rebuild"]
+    log_a, log_b = tmp_path / "a.log", tmp_path / "b.log"
+    with open(log_a, "wb") as ea, open(log_b, "wb") as eb:
+        a = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=ea, env={**c["env"], "KZQA_TEST_PAUSE_AT": "write:4"})
+        _wait_for(log_a, "test pause at write", proc=a)
+        assert (c["root"] / "rur.sqlite-journal").exists()  # the live build's
+        b = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=eb, env=c["env"])
+        a.communicate(timeout=300)
+        out_b, _ = b.communicate(timeout=300)
+    assert a.returncode == 0 and b.returncode == 0, (log_a.read_text(), log_b.read_text())
+    said = log_b.read_text()
+    assert "waiting for it" in said and "removed what earlier runs left" not in said, said
+    assert "removed what earlier runs left" not in log_a.read_text()
+    assert b"was just built by another kzqa process" in out_b
 
 
 def test_i_loaded_index_keeps_its_fast_encoder_through_rebuilds(small, tmp_path):

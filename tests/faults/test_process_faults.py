@@ -128,6 +128,17 @@ def test_e_reader_that_goes_away_ends_the_run_quietly(cli_env, tmp_path):
         (b"", "the eval set is empty"),
         (b"\n\n", "the eval set is empty"),
         ('{"id": "q1", "question": "a"}\n{"id": "q1", "question": "b"}\n'.encode(), "duplicate item id"),
+        # issue 20 item 23: a field of the wrong type was an internal error (exit 3)
+        (b'{"id": "q1", "question": "how many", "answer": [8390, {"x": 1}], "evidence": "x"}\n', '"answer" must be text or a list of texts; it holds 8390'),
+        (b'{"id": "q1", "question": "how many", "answer": "8,390", "split": {"a": 1}}\n', '"split" must be text; it is {"a": 1}'),
+        (b'{"id": "q1", "question": "how many", "evidence": [["nested"]]}\n', '"evidence" must be text or a list of texts'),
+        (b'{"id": "q1", "question": "how many", "section": 1}\n', '"section" must be text or a list of texts; it holds 1'),
+        (b'{"id": "q1", "question": "how many", "type": ["numeric"]}\n', '"type" must be text'),
+        (b'{"id": "q1", "question": "how many", "style": 3}\n', '"style" must be text'),
+        (b'{"id": {"a": 1}, "question": "how many"}\n', '"id" must be text or a whole number'),
+        (b'{"id": "q1", "question": ["how many"]}\n', '"question" must be text'),
+        (b'["q1", "how many"]\n', "not a JSON object"),
+        (b'{"question": "how many"}\n', 'no "id"'),
     ],
 )
 def test_e_bad_eval_sets_are_one_line_errors(cli_env, tmp_path, content, message):

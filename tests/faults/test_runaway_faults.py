@@ -93,3 +93,68 @@ def test_w_batch_rows_are_written_as_they_are_answered(cli_env, tmp_path):
     finally:
         proc.kill()
         proc.wait()
+
+
+def _identical_pages_pdf(path: Path, pages: int) -> Path:
+    """A small PDF of `pages` pages that all draw the same two sentences (one shared stream)."""
+    from pypdf import PdfWriter
+    from pypdf.generic import DecodedStreamObject, DictionaryObject, NameObject
+
+    w = PdfWriter()
+    content = DecodedStreamObject()
+    content.set_data(b"BT /F1 12 Tf 72 720 Td (The committee reviewed the cases of detained journalists.) Tj ET\n"
+                     b"BT /F1 12 Tf 72 700 Td (Officials said the review would continue.) Tj ET\n")
+    ref = w._add_object(content.flate_encode())
+    font = w._add_object(DictionaryObject({
+        NameObject("/Type"): NameObject("/Font"), NameObject("/Subtype"): NameObject("/Type1"), NameObject("/BaseFont"): NameObject("/Helvetica"),
+    }))
+    for _ in range(pages):
+        page = w.add_blank_page(612, 792)
+        page[NameObject("/Contents")] = ref
+        page[NameObject("/Resources")] = DictionaryObject({NameObject("/Font"): DictionaryObject({NameObject("/F1"): font})})
+    with open(path, "wb") as f:
+        w.write(f)
+    return path
+
+
+def test_w_identical_text_is_embedded_once(small, tmp_path, monkeypatch):
+    """Item 28 of issue 20: a PDF of 20,000 identical pages ran past 300 s: every copy of the same
+    text was embedded again. The build embeds (and computes token vectors for) each distinct
+    passage and sentence once, and every copy gets its vectors."""
+    from faulthelpers import link_index
+    from qa.index import write
+    from qa.index.read import read_index
+    from qa.index.naming import resolve_location
+    from qa.represent.dense import ReferenceEncoder
+
+    real = write._reference_encoder(ReferenceEncoder)
+    asked: dict[str, list[str]] = {"encode": [], "token_vectors": []}
+
+    class Counting:
+        def encode(self, texts, batch_size=32):
+            asked["encode"] += list(texts)
+            return real.encode(texts, batch_size=batch_size)
+
+        def token_vectors(self, texts, batch_size=32):
+            asked["token_vectors"] += list(texts)
+            return real.token_vectors(texts, batch_size=batch_size)
+
+    monkeypatch.setattr(write, "_ENCODER", [Counting()])
+    root = tmp_path / "root"
+    link_index(small["root"], root)  # the encoder files: no export
+    pdf = _identical_pages_pdf(tmp_path / "same.pdf", pages=2000)
+    assert pdf.stat().st_size < 400_000
+    started = time.monotonic()
+    result = write.build_index(pdf, root, "same")
+    assert result.built and result.manifest["counts"]["sentences"] >= 2000
+    stored = read_index(resolve_location(root, "same"))
+    texts = [c.index_text for c in stored.chunks] + [s.text for c in stored.chunks for s in c.sentences]
+    assert sorted(asked["encode"]) == sorted(set(texts))  # each distinct text once
+    sentences = [s.text for c in stored.chunks for s in c.sentences]
+    assert sorted(asked["token_vectors"]) == sorted(set(sentences))
+    first = {}
+    for i, text in enumerate(sentences):  # every copy has the vectors of its text
+        j = first.setdefault(text, i)
+        assert (stored.sentence_vectors[i] == stored.sentence_vectors[j]).all()
+    assert time.monotonic() - started < 60
+    stored.encoder.close()

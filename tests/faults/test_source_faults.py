@@ -69,3 +69,50 @@ def test_s_unusable_report_files(tmp_path, make, parts):
     assert r.stdout == ""
     assert_one_line_error(r.stderr, *parts)
     assert not root.exists() or not list(root.iterdir())  # nothing made
+
+
+def test_s_folder_errors_name_each_file_once(tmp_path):
+    """Item 27 of issue 20: a folder's file that cannot be read was named twice
+    ("folder/bin.txt: folder/bin.txt: looks like a binary file"); one that the message does not
+    name is still named."""
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    _file(folder / "bin.txt", bytes(range(256)) * 8)
+    _file(folder / "empty.md", b"")
+    _file(folder / "digits.txt", b"123 456\n")
+    env = {"KZQA_INDEX_DIR": str(tmp_path / "root"), "NO_COLOR": "1"}
+    r = run(["index", str(folder)], env)
+    assert r.exit_code == 1 and r.stdout == ""
+    errors = sorted(line for line in r.stderr.splitlines() if line.startswith("kzqa: error: "))
+    assert len(errors) == 3, r.stderr
+    for line, name in zip(errors, ["bin.txt", "digits.txt", "empty.md"]):
+        assert line.startswith(f"kzqa: error: {folder / name}: ") and line.count(name) == 1, line
+
+
+def test_s_a_file_name_that_is_not_utf8_is_indexed_and_listed(index_dir, tmp_path):
+    """Item 15 of issue 20: a report file named `caf\\xe9-\\xff.md` failed with "internal error:
+    UnicodeEncodeError" after the embedding, and stopped `kzqa index FOLDER`. Its name is shown
+    with U+FFFD; the manifest keeps the real path, so the index is found up to date again."""
+    import json
+    import os
+
+    from faulthelpers import link_index
+
+    root, folder = tmp_path / "root", tmp_path / "folder"
+    link_index(index_dir, root)  # the encoder files: no export
+    folder.mkdir()
+    text = "Notes on the courts.\n\nThe court heard {} cases about prisoners.  Each was decided within a month.\n"
+    with open(os.fsencode(folder) + b"/caf\xe9-\xff.md", "w", encoding="utf-8") as f:
+        f.write(text.format(41))
+    (folder / "plain.md").write_text(text.format(17), encoding="utf-8")
+    env = {"KZQA_INDEX_DIR": str(root), "NO_COLOR": "1"}
+    r = run(["index", str(folder)], env)
+    assert r.exit_code == 0, r.output
+    assert "built index 'caf'" in r.stdout and "built index 'plain'" in r.stdout
+    rows = {row["name"]: row for row in json.loads(run(["list", "--json"], env).stdout)}
+    assert rows["caf"]["status"] == "ok" and rows["caf"]["source"].endswith("/caf\ufffd-\ufffd.md")
+    assert "caf\ufffd-\ufffd.md" in run(["list"], env).stdout
+    answer = json.loads(run(["ask", "how many cases did the court hear", "--report", "caf", "--json"], env).stdout)
+    assert "41 cases" in answer["answer"]["sentence"]
+    again = run(["index", str(folder)], env)
+    assert again.exit_code == 0 and again.stdout.count("is up to date") == 2, again.output

@@ -200,6 +200,19 @@ def test_settings_commands(index):
     assert shell.handle("   ") is True
 
 
+def test_help_lists_every_command_in_one_column(index):
+    """Item 10 of issue 20: the :report line's description started a column left of the others."""
+    from qa.front.shell import COMMANDS
+
+    shell, out, _ = make_shell(index)
+    shell.handle(":help")
+    rows = [line for line in out.getvalue().splitlines() if line.startswith("  :")]
+    assert [row.split()[0] for row in rows] == list(COMMANDS)
+    starts = {len(row) - len(row[2:].split("  ", 1)[1].lstrip()) for row in rows}
+    assert len(starts) == 1, rows
+    assert "(now kazakhstan-2011)" in out.getvalue() and "{" not in out.getvalue()
+
+
 def test_questions_use_the_settings(index):
     shell, out, _ = make_shell(index, k=2, fmt="json")
     shell.handle("how many prisoners were released")

@@ -122,3 +122,14 @@ def test_unstructured_text_still_gives_paragraphs():
     r = parse_report(text)
     assert not r.structured
     assert [p.text for s in r.sections for p in s.paragraphs][-1] == "Second one."
+
+
+def test_format_characters_are_dropped_from_report_text(report):
+    """Item 21 of issue 20, at index build: a soft hyphen or zero-width space inside a word of the
+    report (PDF text has them) would cut the word in two for BM25 and the speller, and be
+    stored invisibly in the sentence; the parser drops them."""
+    text = default_report_path().read_text(encoding="utf-8")
+    hidden = text.replace("prisoners", "pris\u00adoners").replace("government", "gov\u200bern\u2060ment")
+    assert hidden != text
+    other = parse_report(hidden)
+    assert [p.text for s in other.sections for p in s.paragraphs] == [p.text for s in report.sections for p in s.paragraphs]

@@ -18,6 +18,24 @@ def test_misspellings_are_corrected_against_the_report(index):
         assert meant in q.search
 
 
+@pytest.mark.parametrize("invisible", ["\u200b", "\u00ad", "\u2060", "\ufeff", "\u200d", "\u200e"],
+                         ids=["zero-width-space", "soft-hyphen", "word-joiner", "bom", "zero-width-joiner", "lrm"])
+def test_invisible_characters_do_not_cut_a_word(index, invisible):
+    """Item 21 of issue 20: "pris\u200boners" was corrected to "pri owners" and the answer lost:
+    format characters (Unicode Cf) are dropped before the question is tokenised or corrected."""
+    plain = index.ask("how many prisoners were released", k=3)
+    hidden = index.ask(f"how many pris{invisible}oners were re{invisible}leased", k=3)
+    assert hidden.question == plain.question and hidden.corrections == [] and hidden.searched is None
+    assert hidden.text == plain.text == "8,390 prisoners"
+    assert [p.id for p in hidden.passages] == [p.id for p in plain.passages]
+
+
+def test_format_characters_never_cut_a_token():
+    from qa.represent.lexical import tokenize
+
+    assert tokenize("pris\u00adoners were re\u200bleased in 8,\u2060390 cases") == tokenize("prisoners were released in 8,390 cases")
+
+
 @pytest.mark.parametrize("word", ["cops", "sacked", "jailed", "kids", "Uzbekistan", "police"])
 def test_everyday_words_and_known_names_are_left_alone(index, word):
     assert index.understand(f"{word} numbers").corrections == ()
