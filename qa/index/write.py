@@ -492,7 +492,7 @@ def _write(w: _Writer, loc: IndexLocation, report, src_path, kind, digest, param
     }
     progress("write", 0, 1)
     with _target(w, loc) as conn:
-        _store(conn, report, chunks, tokens, sentence_tokens, chunk_vectors, sentence_vectors, token_vectors, token_offsets, manifest)
+        _store(conn, report, chunks, tokens, sentence_tokens, typed, chunk_vectors, sentence_vectors, token_vectors, token_offsets, manifest)
     progress("write", 1, 1)
     return Manifest(manifest)
 
@@ -551,7 +551,7 @@ def _fsync_dir(folder: Path) -> None:
             os.close(fd)
 
 
-def _store(conn: sqlite3.Connection, report, chunks, tokens, sentence_tokens, chunk_vectors, sentence_vectors,
+def _store(conn: sqlite3.Connection, report, chunks, tokens, sentence_tokens, typed, chunk_vectors, sentence_vectors,
            token_vectors, token_offsets, manifest: dict) -> None:
     """Every row of one build, in the open write transaction, then COMMIT."""
     for table in ("manifest", "report", "chunks", "vectors"):

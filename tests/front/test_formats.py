@@ -59,18 +59,18 @@ OUTCOMES = {"answer": "how many prisoners were released", "unsure": "what langua
 def test_every_format_says_how_sure(cli_env, level):
     """The level in words and the calibrated probability as a percentage, where the answer (or
     "not in the report") is said: text, markdown, and what JSON holds as numbers."""
-    from qa.front.render import how_sure
+    from qa.front.render import how_sure, percent
 
     q = OUTCOMES[level]
     d = json.loads(run(["ask", q, "--json"], cli_env).stdout)["answer"]
     assert d["level"] == level
     said = how_sure(level, d["confidence"])
-    assert f"{round(100 * d['confidence'])} %" in said
+    assert percent(d["confidence"]) in said and percent(d["confidence"]).rstrip(" %").lstrip("<").isdigit()
     text = run(["ask", q], cli_env).stdout.splitlines()[0]
     markdown = run(["ask", q, "--format", "markdown"], cli_env).stdout.splitlines()[2]
     if level == "none":
         assert text == f"The report does not appear to answer this. The nearest passages ({said}):"
-        assert said == f"the closest: {round(100 * d['confidence'])} % likely to answer it"
+        assert said == f"the closest: {percent(d['confidence'])} likely to answer it"
         assert markdown == f"**A:** The report does not appear to answer this. *(The closest source: {said[13:]}.)*"
     else:
         assert text.endswith(f" — {said}") and markdown.endswith(f" — *{said}*")
