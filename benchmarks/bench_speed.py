@@ -201,7 +201,7 @@ def compare(baseline: Path, runs: int) -> None:
     for name in sides:
         out = subprocess.run([sys.executable, "-c", WARM_PROBE], env=envs[name], capture_output=True, text=True, check=True)
         figures[name]["warm"].append(float(out.stdout.strip().splitlines()[-1]))
-    print(f"this checkout ({REPO}) against {baseline}, interleaved, medians:")
+    print(f"this checkout against {baseline}, interleaved, medians:")
     for key, label, unit in (("build", "index build from nothing", "s"), ("cold", "cold `kzqa ask` (hybrid)", "s"),
                              ("import", "`python -c 'import qa'`", "s"), ("warm", "warm ask p50 (library, eval questions)", "ms")):
         a, b = statistics.median(figures["this"][key]), statistics.median(figures["baseline"][key])
