@@ -32,7 +32,7 @@ from pathlib import Path
 
 from ..errors import IndexDamaged, KzqaError
 from .format import SHA_RE
-from .naming import refuse_links
+from .naming import fsync_folder, refuse_links
 
 MODELS_DIR = "models"
 STAMPS_DB = "verified.sqlite"
@@ -254,7 +254,7 @@ def ensure_encoder(root: Path, key: str, export) -> str:
             os.close(fd)
         final = folder / f"{sha}.onnx"
         os.replace(tmp, final)
-        _fsync_dir(folder)
+        fsync_folder(folder)
         _record(root, f"{key}/{sha}.onnx", sha, _stamp(final.stat()))  # after the rename, which sets ctime
         return sha
     except OSError as exc:
@@ -263,11 +263,3 @@ def ensure_encoder(root: Path, key: str, export) -> str:
         with contextlib.suppress(OSError):
             tmp.unlink()
 
-
-def _fsync_dir(folder: Path) -> None:
-    with contextlib.suppress(OSError):
-        fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)

@@ -4,6 +4,7 @@ file gets (its country and year)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -151,3 +152,13 @@ def free_name(path: Path, taken: set[str]) -> str:
     while f"{derived}-{k}" in taken:
         k += 1
     return f"{derived}-{k}"
+
+
+def fsync_folder(folder: Path) -> None:
+    """Make a rename or a new file in `folder` durable (best effort: not every file system can)."""
+    with contextlib.suppress(OSError):
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)

@@ -49,7 +49,7 @@ from .format import (
     APPLICATION_ID, FORMAT_VERSION, LEXICAL_SETTINGS, SCHEMA, VECTOR_KINDS, Manifest, chunk_from_json, chunk_to_json, dumps,
     SUFFIX, report_to_json, sha256_bytes, typed_from_json,
 )
-from .naming import DEFAULT_NAME, IndexLocation, check_root, refuse_links, resolve_location
+from .naming import DEFAULT_NAME, IndexLocation, check_root, fsync_folder, refuse_links, resolve_location
 from ..represent.typed import typed_fingerprint
 from .read import (
     IndexMisnamed,
@@ -533,7 +533,7 @@ def _target(w: _Writer, loc: IndexLocation) -> Iterator[sqlite3.Connection]:
         with contextlib.suppress(FileNotFoundError):
             _journal(loc).unlink()  # the damaged file's (a killed build's): it must not be taken for the new file's
         os.replace(tmp, loc.path)
-        _fsync_dir(loc.root)
+        fsync_folder(loc.root)
     finally:
         if conn is not None:
             conn.close()
@@ -541,14 +541,6 @@ def _target(w: _Writer, loc: IndexLocation) -> Iterator[sqlite3.Connection]:
             with contextlib.suppress(OSError):
                 leftover.unlink()
 
-
-def _fsync_dir(folder: Path) -> None:
-    with contextlib.suppress(OSError):
-        fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
 
 
 def _store(conn: sqlite3.Connection, report, chunks, tokens, sentence_tokens, typed, chunk_vectors, sentence_vectors,

@@ -84,38 +84,17 @@ ASKED_KINDS = {"who": frozenset(("person", "org", "group")), "when": frozenset((
                "numeric": frozenset(("count", "amount", "percent")), "where": frozenset(("place",)), "why": frozenset(("reason",))}
 
 
-def asked_fit(profile, typed: list[list] | None, best: int | None, top3: list[int], passage: list[int], passage_text: str,
-              country: str) -> tuple[float, ...]:
-    """Does the text hold what the question asks for? (ASKED_FEATURES; 0.5 where it cannot say):
-    a span of the asked kind in the chosen sentence, in one of the best three; for a count, a
-    number bound to the noun the question counts ("how many convictions" is not answered by
-    "45 cases"), in the sentence, in its passage; whether the question names another country
-    than the report's, and one its passage never mentions ("how many Jews live in Uzbekistan")."""
+def holds_kind(profile, spans: list) -> bool:
+    """A sentence's typed spans hold one of the kind the question asks for."""
+    kinds = ASKED_KINDS.get(profile.type, ())
+    return any(span[2] in kinds for span in spans)
+
+
+def holds_count(profile, spans: list) -> bool:
+    """A sentence's typed spans hold a number bound to the noun the question counts."""
     from ..represent.lexical import tokenize
 
-    kinds = ASKED_KINDS.get(profile.type)
-    if typed is None or best is None:
-        kind_top = kind_top3 = count_top = count_passage = 0.5
-    else:
-        def has_kind(sid: int) -> bool:
-            return any(span[2] in kinds for span in typed[sid])
-
-        def counts(sid: int) -> bool:
-            return any(span[2] == "count" and len(span) > 4 and frozenset(tokenize(span[4])) & profile.counted for span in typed[sid])
-
-        kind_top = float(has_kind(best)) if kinds else 0.5
-        kind_top3 = float(any(has_kind(s) for s in top3)) if kinds else 0.5
-        count_top = float(counts(best)) if profile.counted else 0.5
-        count_passage = float(any(counts(s) for s in passage)) if profile.counted else 0.5
-    others = [p for p in profile.places if p != country and not (country and p in country)]
-    place_other = float(bool(others))
-    place_missing = float(any(p not in passage_text for p in others))
-    return kind_top, kind_top3, count_top, count_passage, place_other, place_missing
-
-
-# the typed spans (qa/represent/typed.py) that can answer each kind of question
-ASKED_KINDS = {"who": frozenset(("person", "org", "group")), "when": frozenset(("date",)),
-               "numeric": frozenset(("count", "amount", "percent")), "where": frozenset(("place",)), "why": frozenset(("reason",))}
+    return any(span[2] == "count" and len(span) > 4 and frozenset(tokenize(span[4])) & profile.counted for span in spans)
 
 
 def asked_fit(profile, typed: list[list] | None, best: int | None, top3: list[int], passage: list[int], passage_text: str,
@@ -125,36 +104,15 @@ def asked_fit(profile, typed: list[list] | None, best: int | None, top3: list[in
     number bound to the noun the question counts ("how many convictions" is not answered by
     "45 cases"), in the sentence, in its passage; whether the question names another country
     than the report's, and one its passage never mentions ("how many Jews live in Uzbekistan")."""
-    from ..represent.lexical import tokenize
-
     kinds = ASKED_KINDS.get(profile.type)
     if typed is None or best is None:
         kind_top = kind_top3 = count_top = count_passage = 0.5
     else:
-        def has_kind(sid: int) -> bool:
-            return any(span[2] in kinds for span in typed[sid])
-
-        def counts(sid: int) -> bool:
-            return any(span[2] == "count" and len(span) > 4 and frozenset(tokenize(span[4])) & profile.counted for span in typed[sid])
-
-        kind_top = float(has_kind(best)) if kinds else 0.5
-        kind_top3 = float(any(has_kind(s) for s in top3)) if kinds else 0.5
-        count_top = float(counts(best)) if profile.counted else 0.5
-        count_passage = float(any(counts(s) for s in passage)) if profile.counted else 0.5
+        kind_top = float(holds_kind(profile, typed[best])) if kinds else 0.5
+        kind_top3 = float(any(holds_kind(profile, typed[s]) for s in top3)) if kinds else 0.5
+        count_top = float(holds_count(profile, typed[best])) if profile.counted else 0.5
+        count_passage = float(any(holds_count(profile, typed[s]) for s in passage)) if profile.counted else 0.5
     others = [p for p in profile.places if p != country and not (country and p in country)]
     place_other = float(bool(others))
     place_missing = float(any(p not in passage_text for p in others))
     return kind_top, kind_top3, count_top, count_passage, place_other, place_missing
-
-
-def _read_signals(read_scores: np.ndarray | None, readings: list | None) -> tuple[float, ...]:
-    """The reader's view: the chosen sentence's combined score and its lead over the next, the
-    reader's own logit and span margin for it, and its best logit over every sentence it read
-    (0s where no reader ran)."""
-    if read_scores is None or not readings:
-        return (0.0, 0.0, 0.0, 0.0, 0.0)
-    order = np.argsort(-read_scores, kind="stable")
-    best = readings[int(order[0])]
-    gap = float(read_scores[order[0]] - read_scores[order[1]]) if len(order) > 1 else 0.0
-    return (float(read_scores[order[0]]), gap, best.answers, float(np.clip(best.span_margin, -20.0, 20.0)),
-            max(r.answers for r in readings))

@@ -90,14 +90,12 @@ def sentence_features(index, query: Query, sids: list[int], signals: SentenceSig
 def asked_in(profile, spans: list | None) -> tuple[float, float]:
     """(the sentence's parse holds a span of the kind asked for; for a count question, a number
     bound to the noun it counts), 0.5 where the question asks for no kind or there is no parse."""
-    from ..represent.lexical import tokenize
-    from .confidence import ASKED_KINDS
+    from .confidence import ASKED_KINDS, holds_count, holds_kind
 
-    kinds = ASKED_KINDS.get(profile.type)
     if spans is None:
         return 0.5, 0.5
-    kind = float(any(s[2] in kinds for s in spans)) if kinds else 0.5
-    counted = float(any(s[2] == "count" and len(s) > 4 and frozenset(tokenize(s[4])) & profile.counted for s in spans)) if profile.counted else 0.5
+    kind = float(holds_kind(profile, spans)) if profile.type in ASKED_KINDS else 0.5
+    counted = float(holds_count(profile, spans)) if profile.counted else 0.5
     return kind, counted
 
 

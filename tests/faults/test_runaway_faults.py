@@ -21,15 +21,14 @@ from faulthelpers import assert_one_line_error, copy_small, kzqa, run
 
 # ================================================================ work that must end (items 6, 7, 8)
 
-def _shared_content_pdf(path: Path, pages: int = 200, stream_bytes: int = 5_000_000) -> Path:
-    """A small PDF whose pages all draw with one large content stream (~48 kB compressed)."""
+def _pdf_of_one_stream(path: Path, pages: int, stream: bytes) -> Path:
+    """A PDF of `pages` pages that all draw the same content stream (stored once, compressed)."""
     from pypdf import PdfWriter
     from pypdf.generic import DecodedStreamObject, DictionaryObject, NameObject
 
     w = PdfWriter()
-    op = b"BT /F1 12 Tf 72 720 Td (word) Tj ET\n"
     content = DecodedStreamObject()
-    content.set_data(op * (stream_bytes // len(op)))
+    content.set_data(stream)
     ref = w._add_object(content.flate_encode())
     font = w._add_object(DictionaryObject({
         NameObject("/Type"): NameObject("/Font"), NameObject("/Subtype"): NameObject("/Type1"), NameObject("/BaseFont"): NameObject("/Helvetica"),
@@ -41,6 +40,12 @@ def _shared_content_pdf(path: Path, pages: int = 200, stream_bytes: int = 5_000_
     with open(path, "wb") as f:
         w.write(f)
     return path
+
+
+def _shared_content_pdf(path: Path, pages: int = 200, stream_bytes: int = 5_000_000) -> Path:
+    """A small PDF whose pages all draw with one large content stream (~48 kB compressed)."""
+    op = b"BT /F1 12 Tf 72 720 Td (word) Tj ET\n"
+    return _pdf_of_one_stream(path, pages, op * (stream_bytes // len(op)))
 
 
 @pytest.mark.parametrize("stream_bytes", [5_000_000, 400_000], ids=["one-5MB-stream", "one-400kB-stream"])
@@ -97,24 +102,8 @@ def test_w_batch_rows_are_written_as_they_are_answered(cli_env, tmp_path):
 
 def _identical_pages_pdf(path: Path, pages: int) -> Path:
     """A small PDF of `pages` pages that all draw the same two sentences (one shared stream)."""
-    from pypdf import PdfWriter
-    from pypdf.generic import DecodedStreamObject, DictionaryObject, NameObject
-
-    w = PdfWriter()
-    content = DecodedStreamObject()
-    content.set_data(b"BT /F1 12 Tf 72 720 Td (The committee reviewed the cases of detained journalists.) Tj ET\n"
-                     b"BT /F1 12 Tf 72 700 Td (Officials said the review would continue.) Tj ET\n")
-    ref = w._add_object(content.flate_encode())
-    font = w._add_object(DictionaryObject({
-        NameObject("/Type"): NameObject("/Font"), NameObject("/Subtype"): NameObject("/Type1"), NameObject("/BaseFont"): NameObject("/Helvetica"),
-    }))
-    for _ in range(pages):
-        page = w.add_blank_page(612, 792)
-        page[NameObject("/Contents")] = ref
-        page[NameObject("/Resources")] = DictionaryObject({NameObject("/Font"): DictionaryObject({NameObject("/F1"): font})})
-    with open(path, "wb") as f:
-        w.write(f)
-    return path
+    return _pdf_of_one_stream(path, pages, b"BT /F1 12 Tf 72 720 Td (The committee reviewed the cases of detained journalists.) Tj ET\n"
+                                            b"BT /F1 12 Tf 72 700 Td (Officials said the review would continue.) Tj ET\n")
 
 
 def test_w_identical_text_is_embedded_once(small, tmp_path, monkeypatch):
